@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// MoeKit: Chainer/ONNX checkpoints → one graph IR → native, ONNX, browser runtimes.
+import PackageDescription
+
+let package = Package(
+  name: "MoeKit",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "moe", targets: ["moe"]),
+    .library(name: "MoeIR", targets: ["MoeIR"]),
+    .library(name: "MoeFormats", targets: ["MoeFormats"]),
+    .library(name: "MoeRuntime", targets: ["MoeRuntime"]),
+    .library(name: "MoeModels", targets: ["MoeModels"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+  ],
+  targets: [
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "MoeIR"),
+    .target(name: "MoeFormats", dependencies: ["MoeIR", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    .target(name: "MoeRuntime", dependencies: ["MoeIR", "CBLAS"]),
+    .target(name: "MoeModels", dependencies: ["MoeIR", "MoeFormats"]),
+    .executableTarget(name: "moe", dependencies: [
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+    .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
+    .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats"]),
+    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),
+    .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR"]),
+    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,89 @@
+// AttributeReader: typed access to a node's parsed attributes and construction of its Op.
+
+struct AttributeReader {
+  enum Value { case scalar(String), ints([Int]), tensor(Tensor) }
+  var raw: [String: Value] = [:]
+  var used: Set<String> = []
+  let node: String
+  let location: String
+
+  init(node: String, location: String) {
+    self.node = node
+    self.location = location
+  }
+
+  func error(_ m: String) -> IRError { IRError(.parse, at: location, "node '\(node)': \(m)") }
+
+  mutating func fetch(_ key: String) throws -> Value {
+    guard let v = raw[key] else { throw error("missing attribute '\(key)'") }
+    used.insert(key)
+    return v
+  }
+
+  mutating func int(_ key: String) throws -> Int {
+    guard case .scalar(let s) = try fetch(key), let v = Int(s) else { throw error("attribute '\(key)' must be an integer") }
+    return v
+  }
+
+  mutating func bool(_ key: String) throws -> Bool {
+    let v = try int(key)
+    guard v == 0 || v == 1 else { throw error("attribute '\(key)' must be 0 or 1") }
+    return v == 1
+  }
+
+  mutating func float(_ key: String) throws -> Float {
+    guard case .scalar(let s) = try fetch(key), let v = Float(s) else { throw error("attribute '\(key)' must be a float") }
+    return v
+  }
+
+  mutating func ints(_ key: String) throws -> [Int] {
+    guard case .ints(let v) = try fetch(key) else { throw error("attribute '\(key)' must be an integer list") }
+    return v
+  }
+
+  func checkAllUsed() throws {
+    let extra = Set(raw.keys).subtracting(used)
+    if !extra.isEmpty { throw error("unknown attribute(s) \(extra.sorted().joined(separator: ", "))") }
+  }
+
+  mutating func op(named name: String) throws -> Op {
+    switch name {
+    case "linear": return .linear
+    case "matmul": return .matmul
+    case "add": return .add
+    case "mul": return .mul
+    case "sub": return .sub
+    case "relu": return .relu
+    case "tanh": return .tanh
+    case "sigmoid": return .sigmoid
+    case "softplus": return .softplus
+    case "identity": return .identity
+    case "gemm":
+      return .gemm(GemmAttrs(alpha: try float("alpha"), beta: try float("beta"), transA: try bool("trans_a"), transB: try bool("trans_b")))
+    case "conv2d":
+      return .conv2d(ConvAttrs(strides: try ints("strides"), pads: try ints("pads"), dilations: try ints("dilations"), groups: try int("groups")))
+    case "conv_transpose2d":
+      return .convTranspose2d(ConvTransposeAttrs(strides: try ints("strides"), pads: try ints("pads"), dilations: try ints("dilations"),
+                                                 outputPadding: try ints("output_padding"), groups: try int("groups")))
+    case "batch_norm": return .batchNorm(eps: try float("eps"))
+    case "leaky_relu": return .leakyRelu(alpha: try float("alpha"))
+    case "reshape": return .reshape(shape: try ints("shape"))
+    case "flatten": return .flatten(axis: try int("axis"))
+    case "transpose": return .transpose(perm: try ints("perm"))
+    case "depth_to_space":
+      let b = try int("block_size")
+      guard case .scalar(let m) = try fetch("mode"), let mode = DepthToSpaceMode(rawValue: m) else {
+        throw error("attribute 'mode' must be DCR or CRD")
+      }
+      return .depthToSpace(blockSize: b, mode: mode)
+    case "concat": return .concat(axis: try int("axis"))
+    case "slice":
+      return .slice(SliceAttrs(starts: try ints("starts"), ends: try ints("ends"), axes: try ints("axes"), steps: try ints("steps")))
+    case "constant":
+      guard case .tensor(let t) = try fetch("value") else { throw error("attribute 'value' must be a tensor literal") }
+      return .constant(t)
+    default:
+      throw error("unknown op '\(name)'")
+    }
+  }
+}
