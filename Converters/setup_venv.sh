@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Creates/updates the repo-root .venv with the pinned Converters/requirements.txt (idempotent, stamp-checked).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+venv="$root/.venv"
+req="$here/requirements.txt"
+stamp="$venv/.moekit-stamp"
+python="${PYTHON:-python3}"
+
+export SETUPTOOLS_USE_DISTUTILS=stdlib
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  echo "setup_venv: .venv up to date"
+  exit 0
+fi
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  echo "setup_venv: creating $venv with $("$python" --version 2>&1)"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+fi
+case "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" in
+  3.11) ;;
+  *) echo "setup_venv: warning: pins are verified on Python 3.11 only" >&2 ;;
+esac
+rm -f "$stamp"
+
+echo "setup_venv: installing setuptools"
+"$venv/bin/python" -m pip install -q "setuptools>=77.0.3,<81" </dev/null
+echo "setup_venv: installing $req"
+"$venv/bin/python" -m pip install -q --no-build-isolation -r "$req" </dev/null
+
+echo "setup_venv: checking imports"
+"$venv/bin/python" -W "ignore:pkg_resources is deprecated" \
+  -c "import chainer, h5py, onnx, onnxruntime, numpy" </dev/null
+
+echo "$want" > "$stamp"
+echo "setup_venv: done"
