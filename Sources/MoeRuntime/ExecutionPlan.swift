@@ -1,0 +1,109 @@
+// ExecutionPlan: a graph lowered for one binding of its symbols: concrete shapes, kernels, storage in the arena.
+import MoeIR
+
+/// Where a value's data lives during a run; offsets are in floats.
+enum Location: Equatable {
+  case arena(Int)
+  case constant(Int)
+}
+
+/// Everything a run needs once the input shapes are known. Built once per binding and cached.
+struct ExecutionPlan {
+  struct Step {
+    var node: Int
+    var kernel: Kernel
+    var inputs: [Location]
+    var output: Location
+    /// Arena offset of the step's scratch (im2col / col2im tile).
+    var scratch: Int
+  }
+
+  var steps: [Step]
+  /// Concrete shape of every value (inputs, weights, node outputs).
+  var shapes: [String: [Int]]
+  /// Storage of every value.
+  var locations: [String: Location]
+  /// Floats of arena the plan needs (activations, inputs and scratch).
+  var arenaCount: Int
+
+  /// Lowers `graph` for concrete input shapes. Values whose lifetimes do not overlap share arena space;
+  /// reshape/flatten/identity alias their input; elementwise ops and batch norm overwrite an input that dies there.
+  init(graph: Graph, inputShapes: [String: [Int]], constantOffsets: [String: Int], constantShapes: [String: [Int]]) throws {
+    enum Slot: Equatable { case buffer(Int), constant(Int) }
+    var shapes = inputShapes
+    for w in graph.weights { shapes[w.name] = constantShapes[w.name] }
+    // Step 0 defines the inputs; node i runs at step i + 1.
+    var lastUse: [String: Int] = [:]
+    for (i, n) in graph.nodes.enumerated() { for v in n.inputs { lastUse[v] = i + 1 } }
+
+    var requests: [BufferRequest] = []
+    var slots: [String: Slot] = [:]
+    func fresh(_ count: Int, _ first: Int, _ last: Int) -> Slot {
+      requests.append(BufferRequest(count: count, first: first, last: last))
+      return .buffer(requests.count - 1)
+    }
+    for w in graph.weights { slots[w.name] = .constant(constantOffsets[w.name]!) }
+    for i in graph.inputs { slots[i.name] = fresh(elementCount(shapes[i.name]!), 0, lastUse[i.name] ?? 0) }
+
+    var pending: [(node: Int, kernel: Kernel, inputs: [Slot], output: Slot, scratch: Slot?)] = []
+    for (i, n) in graph.nodes.enumerated() {
+      let t = i + 1
+      let at = "node '\(n.name)' (\(n.op.name))"
+      let ins = n.inputs.map { shapes[$0]! }
+      let out: [Int]
+      do {
+        let inferred = try n.op.inferShapes(ins.map { Shape($0) })
+        guard inferred.count == 1, n.outputs.count == 1, let f = inferred[0].fixed else {
+          throw RuntimeError(at: at, "output shape \(inferred) is not one concrete shape")
+        }
+        out = f
+      } catch let e as ShapeError {
+        throw RuntimeError(at: at, e.message)
+      }
+      let name = n.outputs[0]
+      shapes[name] = out
+      let lowered = n.op.lowered(inputs: ins, output: out)
+      let inSlots = n.inputs.map { slots[$0]! }
+      let last = max(t, lastUse[name] ?? t)
+      var outSlot: Slot? = nil
+      switch lowered.sharing {
+      case .fresh:
+        break
+      case .constant:
+        outSlot = .constant(constantOffsets[name]!)
+      case .aliasOfInput:
+        outSlot = inSlots[0]
+        if case .buffer(let b) = inSlots[0] { requests[b].last = max(requests[b].last, last) }
+      case .inPlace(let candidates):
+        for k in candidates {
+          guard case .buffer(let b) = inSlots[k], requests[b].last == t else { continue }
+          let shared = inSlots.indices.contains { $0 != k && inSlots[$0] == inSlots[k] && n.inputs[$0] != n.inputs[k] }
+          if shared { continue }
+          requests[b].last = last
+          outSlot = inSlots[k]
+          break
+        }
+      }
+      let output = outSlot ?? fresh(elementCount(out), t, last)
+      slots[name] = output
+      let scratch = lowered.scratchCount > 0 ? fresh(lowered.scratchCount, t, t) : nil
+      pending.append((i, lowered.kernel, inSlots, output, scratch))
+    }
+
+    let memory = MemoryPlan(requests)
+    func location(_ s: Slot) -> Location {
+      switch s {
+      case .buffer(let b): return .arena(memory.offsets[b])
+      case .constant(let o): return .constant(o)
+      }
+    }
+    steps = pending.map { p in
+      var scratch = 0
+      if case .buffer(let b)? = p.scratch { scratch = memory.offsets[b] }
+      return Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), output: location(p.output), scratch: scratch)
+    }
+    self.shapes = shapes
+    locations = slots.mapValues(location)
+    arenaCount = memory.arenaCount
+  }
+}

@@ -1,0 +1,165 @@
+// Executor: runs a verified graph in float32 on the CPU; the memory plan is cached per binding of the symbols.
+import CBLAS
+import Dispatch
+import MoeIR
+
+/// Executes a graph natively (float32, OpenBLAS for the contractions).
+///
+/// Weights are copied once into executor-owned memory; activations, inputs and im2col tiles share one arena laid out
+/// by a memory plan built for each binding of the symbolic dimensions (e.g. each batch size) and then reused.
+/// An executor is not thread-safe: run it from one thread at a time.
+public final class Executor {
+  /// The graph being executed.
+  public let graph: Graph
+  public let options: ExecutorOptions
+  /// Bytes of arena (activations, inputs and im2col/col2im scratch, after memory planning) the last `run` used.
+  public private(set) var lastPeakArenaBytes: Int = 0
+
+  /// Verified (possibly symbolic) type of every value.
+  let types: [String: ValueInfo]
+  private let constants: UnsafeMutablePointer<Float>
+  private let constantOffsets: [String: Int]
+  private let constantShapes: [String: [Int]]
+  private var plans: [[String: Int]: ExecutionPlan] = [:]
+  private var arena: UnsafeMutablePointer<Float>
+  private var arenaCapacity = 0
+  /// When set, `run` adds each node's wall time (seconds) here, by node index (for benchmarks).
+  var nodeSeconds: [Double]?
+
+  /// Verifies `graph` (weights required) and copies its weights and constants.
+  /// - Throws: `IRError` when the graph is malformed (naming the node), `RuntimeError` when it cannot be run.
+  public init(graph: Graph, options: ExecutorOptions = .init()) throws {
+    types = try graph.verify(requireWeights: true)
+    self.graph = graph
+    self.options = options
+    var tensors: [(String, Tensor)] = graph.weights.map { ($0.name, graph.initializers[$0.name]!) }
+    for n in graph.nodes {
+      if case .constant(let t) = n.op { tensors.append((n.outputs[0], t)) }
+    }
+    var offsets: [String: Int] = [:], shapes: [String: [Int]] = [:]
+    var total = 0
+    for (name, t) in tensors {
+      offsets[name] = total
+      shapes[name] = t.shape
+      total += MemoryPlan.aligned(t.count)
+    }
+    let store = Executor.allocateFloats(max(total, 1))
+    for (name, t) in tensors {
+      t.data.withUnsafeBufferPointer { src in
+        if let base = src.baseAddress { (store + offsets[name]!).update(from: base, count: t.count) }
+      }
+    }
+    constants = store
+    constantOffsets = offsets
+    constantShapes = shapes
+    arena = Executor.allocateFloats(MemoryPlan.alignment)
+    arenaCapacity = MemoryPlan.alignment
+    openblas_set_num_threads(Int32(max(1, options.threads)))
+  }
+
+  deinit {
+    UnsafeMutableRawPointer(constants).deallocate()
+    UnsafeMutableRawPointer(arena).deallocate()
+  }
+
+  private static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.size, alignment: 64)
+      .bindMemory(to: Float.self, capacity: count)
+    p.initialize(repeating: 0, count: count)
+    return p
+  }
+
+  /// Runs the graph. Every graph input must be given, with its declared shape; symbolic dimensions (the batch)
+  /// are bound from the inputs, consistently across inputs, and must be ≥ 1.
+  /// - Returns: the graph outputs by name (and every node output too when `keepIntermediates` is set).
+  /// - Throws: `RuntimeError` naming the input (missing, unknown, wrong shape) or the node that cannot run.
+  public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+    let bindings = try bind(inputs)
+    let plan = try self.plan(for: bindings, inputs: inputs)
+    if arenaCapacity < plan.arenaCount {
+      UnsafeMutableRawPointer(arena).deallocate()
+      arena = Executor.allocateFloats(plan.arenaCount)
+      arenaCapacity = plan.arenaCount
+    }
+    lastPeakArenaBytes = plan.arenaCount * MemoryLayout<Float>.size
+    if openblas_get_num_threads() != Int32(max(1, options.threads)) {
+      openblas_set_num_threads(Int32(max(1, options.threads)))
+    }
+    for i in graph.inputs {
+      guard case .arena(let offset)? = plan.locations[i.name] else { continue }
+      let t = inputs[i.name]!
+      t.data.withUnsafeBufferPointer { src in
+        if let base = src.baseAddress { (arena + offset).update(from: base, count: t.count) }
+      }
+    }
+    let wanted = Set(graph.outputs)
+    var results: [String: Tensor] = [:]
+    for name in wanted where plan.steps.allSatisfy({ graph.nodes[$0.node].outputs[0] != name }) {
+      results[name] = read(name, plan)
+    }
+    for step in plan.steps {
+      let ins = step.inputs.map { UnsafePointer(pointer($0)) }
+      let start = nodeSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+      step.kernel.run(inputs: ins, output: pointer(step.output), scratch: arena + step.scratch)
+      if nodeSeconds != nil { nodeSeconds![step.node] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+      // Values are read as soon as they are made: later steps may overwrite their storage.
+      let name = graph.nodes[step.node].outputs[0]
+      if options.keepIntermediates || wanted.contains(name) { results[name] = read(name, plan) }
+    }
+    return results
+  }
+
+  private func pointer(_ l: Location) -> UnsafeMutablePointer<Float> {
+    switch l {
+    case .arena(let o): return arena + o
+    case .constant(let o): return constants + o
+    }
+  }
+
+  private func read(_ name: String, _ plan: ExecutionPlan) -> Tensor {
+    let shape = plan.shapes[name]!
+    let p = pointer(plan.locations[name]!)
+    return Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: p, count: elementCount(shape))))
+  }
+
+  /// Checks the inputs against the declared shapes and binds the symbols.
+  private func bind(_ inputs: [String: Tensor]) throws -> [String: Int] {
+    let declared = Set(graph.inputs.map(\.name))
+    if let extra = inputs.keys.sorted().first(where: { !declared.contains($0) }) {
+      let list = graph.inputs.map { "'\($0.name)' \($0.shape)" }.joined(separator: ", ")
+      throw RuntimeError(at: "input '\(extra)'", "is not an input of graph '\(graph.name)' (inputs: \(list))")
+    }
+    var bindings: [String: Int] = [:]
+    for i in graph.inputs {
+      let at = "input '\(i.name)'"
+      guard let t = inputs[i.name] else { throw RuntimeError(at: at, "missing; expected shape \(i.shape)") }
+      let given = Shape(t.shape)
+      guard t.data.count == elementCount(t.shape) else {
+        throw RuntimeError(at: at, "has \(t.data.count) elements for shape \(given) (expected shape \(i.shape))")
+      }
+      guard t.shape.count == i.shape.rank else { throw RuntimeError(at: at, "has shape \(given) but expected \(i.shape)") }
+      for (d, v) in zip(i.shape.dims, t.shape) {
+        switch d {
+        case .fixed(let f):
+          if f != v { throw RuntimeError(at: at, "has shape \(given) but expected \(i.shape)") }
+        case .symbol(let s):
+          if v < 1 { throw RuntimeError(at: at, "has shape \(given) but expected \(i.shape) with \(s) ≥ 1") }
+          if let prev = bindings[s], prev != v {
+            throw RuntimeError(at: at, "has shape \(given) but expected \(i.shape) with \(s) = \(prev) (bound by an earlier input)")
+          }
+          bindings[s] = v
+        }
+      }
+    }
+    return bindings
+  }
+
+  private func plan(for bindings: [String: Int], inputs: [String: Tensor]) throws -> ExecutionPlan {
+    if let p = plans[bindings] { return p }
+    var shapes: [String: [Int]] = [:]
+    for i in graph.inputs { shapes[i.name] = inputs[i.name]!.shape }
+    let p = try ExecutionPlan(graph: graph, inputShapes: shapes, constantOffsets: constantOffsets, constantShapes: constantShapes)
+    plans[bindings] = p
+    return p
+  }
+}

@@ -1,0 +1,89 @@
+// Kernels+ConvTranspose: convTranspose2d as sgemm (Wᵀ·x into a column tile) followed by col2im accumulation.
+import MoeIR
+
+extension ConvGeometry {
+  /// convTranspose2d geometry; `x` (N,C,H,W), `w` (C,O/g,kh,kw), `y` (N,O,OH,OW). Tiles run over input rows.
+  static func convTranspose(_ a: ConvTransposeAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
+                            tileBudget: Int = columnTileBudget) -> ConvGeometry {
+    var g = ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
+                         outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
+                         strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+                         dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
+    let rowFloats = (g.outChannels / g.groups) * g.kernelHeight * g.kernelWidth * g.inWidth
+    g.tileRows = max(1, min(g.inHeight, tileBudget / max(rowFloats, 1)))
+    g.scratchCount = rowFloats * g.tileRows
+    return g
+  }
+}
+
+extension Kernels {
+  /// y = convTranspose2d(x, w) + bias. Per image, group and tile of input rows: col = W_gᵀ · x_g (sgemm), then
+  /// every column entry (o, ki, kj, ih, iw) is added to y[o, ih·sh − padTop + ki·dh, iw·sw − padLeft + kj·dw].
+  static func convTranspose2d(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>) {
+    let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
+    let colRows = og * g.kernelHeight * g.kernelWidth
+    for n in 0..<g.batch {
+      let xn = x + n * g.inChannels * g.inPlane, yn = y + n * g.outChannels * g.outPlane
+      for o in 0..<g.outChannels { (yn + o * g.outPlane).update(repeating: bias?[o] ?? 0, count: g.outPlane) }
+      for grp in 0..<g.groups {
+        let xg = xn + grp * cg * g.inPlane, wg = w + grp * cg * colRows, yg = yn + grp * og * g.outPlane
+        var row0 = 0
+        while row0 < g.inHeight {
+          let rows = min(g.tileRows, g.inHeight - row0)
+          let cols = rows * g.inWidth
+          sgemm(transA: true, m: colRows, n: cols, k: cg, a: wg, lda: colRows, b: xg + row0 * g.inWidth, ldb: g.inPlane,
+                beta: 0, c: scratch, ldc: cols)
+          col2im(g, channels: og, col: scratch, firstRow: row0, rows: rows, into: yg, flipped: false)
+          row0 += rows
+        }
+      }
+    }
+  }
+
+  /// Adds a column tile [channels·kh·kw, rows·W] (input rows `firstRow..<firstRow+rows`) into the output planes:
+  /// entry (o, ki, kj, ih, iw) goes to y[o, ih·sh + ki·dh − padTop, iw·sw + kj·dw − padLeft] (transposed conv), or when
+  /// `flipped` (stride-1 conv computed as shifted products) to y[o, ih − ki·dh + padTop, iw − kj·dw + padLeft].
+  static func col2im(_ g: ConvGeometry, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
+                     into y: UnsafeMutablePointer<Float>, flipped: Bool) {
+    let iw = g.inWidth, sw = flipped ? 1 : g.strideW, sh = flipped ? 1 : g.strideH, cols = rows * iw
+    let rowStep = flipped ? -g.dilationH : g.dilationH, rowBase = flipped ? g.padTop : -g.padTop
+    let colStep = flipped ? -g.dilationW : g.dilationW, colBase = flipped ? g.padLeft : -g.padLeft
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * g.kernelWidth) { range in
+      // Input columns [lo, hi) landing inside the output for kernel column kj: 0 ≤ iw·sw + off < OW.
+      for kj in 0..<g.kernelWidth {
+        let off = colBase + kj * colStep
+        let lo = off >= 0 ? 0 : min(iw, (-off + sw - 1) / sw)
+        let last = g.outWidth - 1 - off
+        let hi = last < 0 ? 0 : min(iw, last / sw + 1)
+        range[2 * kj] = lo
+        range[2 * kj + 1] = max(lo, hi)
+      }
+      var src = col
+      for o in 0..<channels {
+        let plane = y + o * g.outPlane
+        for ki in 0..<g.kernelHeight {
+          for kj in 0..<g.kernelWidth {
+            let off = colBase + kj * colStep
+            let lo = range[2 * kj], hi = range[2 * kj + 1]
+            var s = UnsafePointer(src)
+            for ih in firstRow..<(firstRow + rows) {
+              let oh = ih * sh + rowBase + ki * rowStep
+              if oh >= 0 && oh < g.outHeight {
+                let d = plane + oh * g.outWidth + off
+                if sw == 1 {
+                  for j in lo..<hi { d[j] += s[j] }
+                } else {
+                  for j in lo..<hi { d[j * sw] += s[j] }
+                }
+              }
+              s += iw
+            }
+            src += cols
+          }
+        }
+      }
+    }
+  }
+}

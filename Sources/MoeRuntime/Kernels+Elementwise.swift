@@ -1,0 +1,136 @@
+// Kernels+Elementwise: broadcasting add/sub/mul, the activations and inference batch norm (all in-place safe).
+import Foundation
+import MoeIR
+
+/// A binary elementwise function.
+enum BinaryFunction: Equatable { case add, sub, mul }
+
+/// A unary activation.
+enum UnaryFunction: Equatable {
+  case relu, tanh, sigmoid, softplus
+  case leakyRelu(Float)
+}
+
+/// NumPy broadcasting of `a` and `b` to `y`, with dimensions of size 1 dropped and contiguous runs merged.
+/// Strides are 0 along broadcast dimensions; the last dimension has strides 0 or 1 for both operands.
+struct BroadcastGeometry: Equatable {
+  var shape: [Int]
+  var aStrides: [Int]
+  var bStrides: [Int]
+  var count: Int
+
+  init(a: [Int], b: [Int], y: [Int]) {
+    count = elementCount(y)
+    let sa = broadcastStrides(a, to: y), sb = broadcastStrides(b, to: y)
+    shape = []
+    aStrides = []
+    bStrides = []
+    for d in 0..<y.count where y[d] != 1 {
+      if let p = shape.indices.last, aStrides[p] == sa[d] * y[d], bStrides[p] == sb[d] * y[d] {
+        shape[p] *= y[d]
+        aStrides[p] = sa[d]
+        bStrides[p] = sb[d]
+      } else {
+        shape.append(y[d])
+        aStrides.append(sa[d])
+        bStrides.append(sb[d])
+      }
+    }
+    if shape.isEmpty {
+      shape = [1]
+      aStrides = [0]
+      bStrides = [0]
+    }
+  }
+}
+
+/// Inference batch norm over axis 1 of (batch, channels, inner…).
+struct BatchNormGeometry: Equatable {
+  var batch: Int, channels: Int, inner: Int
+  var eps: Float
+}
+
+extension Kernels {
+  static func binary(_ f: BinaryFunction, _ g: BroadcastGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     y: UnsafeMutablePointer<Float>) {
+    switch f {
+    case .add: broadcastLoop(g, a, b, y) { $0 + $1 }
+    case .sub: broadcastLoop(g, a, b, y) { $0 - $1 }
+    case .mul: broadcastLoop(g, a, b, y) { $0 * $1 }
+    }
+  }
+
+  @inline(__always)
+  private static func broadcastLoop(_ g: BroadcastGeometry, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                    _ y: UnsafeMutablePointer<Float>, _ op: (Float, Float) -> Float) {
+    if g.count == 0 { return }
+    let r = g.shape.count, inner = g.shape[r - 1]
+    let sa = g.aStrides[r - 1], sb = g.bStrides[r - 1]
+    var idx = [Int](repeating: 0, count: r)
+    var ao = 0, bo = 0
+    var yp = y
+    for _ in 0..<(g.count / inner) {
+      let ap = a + ao, bp = b + bo
+      if sa == 1 && sb == 1 {
+        for i in 0..<inner { yp[i] = op(ap[i], bp[i]) }
+      } else if sa == 1 {
+        let bv = bp[0]
+        for i in 0..<inner { yp[i] = op(ap[i], bv) }
+      } else if sb == 1 {
+        let av = ap[0]
+        for i in 0..<inner { yp[i] = op(av, bp[i]) }
+      } else {
+        yp.update(repeating: op(ap[0], bp[0]), count: inner)
+      }
+      yp += inner
+      var d = r - 2
+      while d >= 0 {
+        idx[d] += 1
+        ao += g.aStrides[d]
+        bo += g.bStrides[d]
+        if idx[d] < g.shape[d] { break }
+        ao -= g.aStrides[d] * g.shape[d]
+        bo -= g.bStrides[d] * g.shape[d]
+        idx[d] = 0
+        d -= 1
+      }
+    }
+  }
+
+  static func unary(_ f: UnaryFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    switch f {
+    case .relu:
+      for i in 0..<count { y[i] = Swift.max(x[i], 0) }
+    case .leakyRelu(let alpha):
+      for i in 0..<count { let v = x[i]; y[i] = v >= 0 ? v : alpha * v }
+    case .tanh:
+      for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+    case .sigmoid:
+      for i in 0..<count { y[i] = stableSigmoid(x[i]) }
+    case .softplus:
+      // max(x, 0) + log1p(exp(−|x|)): no overflow for large |x|.
+      for i in 0..<count { let v = x[i]; y[i] = Swift.max(v, 0) + log1p(exp(-abs(v))) }
+    }
+  }
+
+  @inline(__always)
+  static func stableSigmoid(_ v: Float) -> Float {
+    if v >= 0 { return 1 / (1 + exp(-v)) }
+    let e = exp(v)
+    return e / (1 + e)
+  }
+
+  /// y = (x − mean) / sqrt(var + eps) · gamma + beta, per channel.
+  static func batchNorm(_ g: BatchNormGeometry, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                        beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+                        y: UnsafeMutablePointer<Float>) {
+    for n in 0..<g.batch {
+      for c in 0..<g.channels {
+        let scale = gamma[c] / (variance[c] + g.eps).squareRoot(), m = mean[c], shift = beta[c]
+        let offset = (n * g.channels + c) * g.inner
+        let xp = x + offset, yp = y + offset
+        for i in 0..<g.inner { yp[i] = (xp[i] - m) * scale + shift }
+      }
+    }
+  }
+}

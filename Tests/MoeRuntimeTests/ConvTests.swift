@@ -1,0 +1,172 @@
+// ConvTests: conv2d and convTranspose2d against the naive loops on seeded random shapes.
+import MoeIR
+import XCTest
+
+@testable import MoeRuntime
+
+final class ConvTests: XCTestCase {
+  /// Group layouts to cover: plain, two groups, depthwise.
+  enum GroupKind: CaseIterable { case one, two, depthwise }
+
+  /// A random conv2d case with the given stride and group layout; pads may be asymmetric.
+  func randomConv(_ rng: inout SplitMix64, stride s: Int, groups kind: GroupKind, bias: Bool)
+    -> (x: Tensor, w: Tensor, b: Tensor?, attrs: ConvAttrs)
+  {
+    while true {
+      let cg = kind == .depthwise ? 1 : rng.int(1...3)
+      let groups = kind == .one ? 1 : (kind == .two ? 2 : rng.int(2...4))
+      let og = kind == .depthwise ? rng.int(1...2) : rng.int(1...3)
+      let kh = rng.int(1...4), kw = rng.int(1...4)
+      let dil = [rng.int(1...2), rng.int(1...2)]
+      let pads = (0..<4).map { _ in rng.int(0...2) }
+      let h = rng.int(1...9), w = rng.int(1...9)
+      guard h + pads[0] + pads[2] >= dil[0] * (kh - 1) + 1, w + pads[1] + pads[3] >= dil[1] * (kw - 1) + 1 else { continue }
+      let attrs = ConvAttrs(strides: [s, rng.int(1...3)], pads: pads, dilations: dil, groups: groups)
+      let n = rng.int(1...3)
+      return (rng.tensor([n, cg * groups, h, w]), rng.tensor([og * groups, cg, kh, kw]),
+              bias ? rng.tensor([og * groups]) : nil, attrs)
+    }
+  }
+
+  func testConv2dMatchesNaiveLoops() throws {
+    var rng = SplitMix64(seed: 1)
+    for s in 1...3 {
+      for kind in GroupKind.allCases {
+        for bias in [false, true] {
+          for _ in 0..<3 {
+            let c = randomConv(&rng, stride: s, groups: kind, bias: bias)
+            let got = try runSingle(.conv2d(c.attrs), [c.x, c.w] + (c.b.map { [$0] } ?? []), weights: [1, 2])
+            assertClose(got, Naive.conv2d(c.x, c.w, c.b, c.attrs), convTolerance, "conv \(c.x.shape) \(c.w.shape) \(c.attrs)")
+          }
+        }
+      }
+    }
+  }
+
+  func testPointwiseConvSkipsIm2col() throws {
+    var rng = SplitMix64(seed: 2)
+    for groups in [1, 2] {
+      let x = rng.tensor([2, 4, 5, 3]), w = rng.tensor([6, 4 / groups, 1, 1]), b = rng.tensor([6])
+      let attrs = ConvAttrs(groups: groups)
+      let g = ConvGeometry.conv(attrs, x: x.shape, w: w.shape, y: [2, 6, 5, 3], hasBias: true)
+      XCTAssertTrue(g.isPointwise)
+      XCTAssertEqual(g.scratchCount, 0)
+      assertClose(try runSingle(.conv2d(attrs), [x, w, b], weights: [1, 2]), Naive.conv2d(x, w, b, attrs), convTolerance)
+    }
+  }
+
+  /// Runs a conv geometry directly with scratch poisoned by NaN (every scratch float read must have been written).
+  func runGeometry(_ g: ConvGeometry, transposed: Bool, _ x: Tensor, _ w: Tensor, _ b: Tensor?, outShape: [Int]) -> Tensor {
+    var y = Tensor(zeros: outShape)
+    var scratch = [Float](repeating: .nan, count: max(g.scratchCount, 1))
+    let bias = b?.data ?? [0]
+    x.data.withUnsafeBufferPointer { xp in
+      w.data.withUnsafeBufferPointer { wp in
+        bias.withUnsafeBufferPointer { bp in
+          y.data.withUnsafeMutableBufferPointer { yp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+              let bptr = b == nil ? nil : bp.baseAddress!
+              if transposed {
+                Kernels.convTranspose2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!,
+                                        scratch: sp.baseAddress!)
+              } else {
+                Kernels.conv2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!, scratch: sp.baseAddress!)
+              }
+            }
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Small tile budgets force several im2col / col2im tiles per image.
+  func testTiledColumnsMatchUntiled() throws {
+    var rng = SplitMix64(seed: 3)
+    for budget in [1, 40, 100] {
+      let c = randomConv(&rng, stride: 1, groups: .two, bias: true)
+      let want = Naive.conv2d(c.x, c.w, c.b, c.attrs)
+      let g = ConvGeometry.conv(c.attrs, x: c.x.shape, w: c.w.shape, y: want.shape, hasBias: true, tileBudget: budget)
+      assertClose(runGeometry(g, transposed: false, c.x, c.w, c.b, outShape: want.shape), want, convTolerance,
+                  "tile budget \(budget)")
+
+      let t = randomConvTranspose(&rng, stride: 2, groups: 1, bias: true)
+      let tw = Naive.convTranspose2d(t.x, t.w, t.b, t.attrs)
+      let tg = ConvGeometry.convTranspose(t.attrs, x: t.x.shape, w: t.w.shape, y: tw.shape, hasBias: true, tileBudget: budget)
+      assertClose(runGeometry(tg, transposed: true, t.x, t.w, t.b, outShape: tw.shape), tw, convTolerance,
+                  "convT tile budget \(budget)")
+    }
+  }
+
+  /// Few output channels (the final 9x9 64→3 conv of the generators): shifted products instead of im2col.
+  func testShiftAddConvForFewOutputChannels() throws {
+    var rng = SplitMix64(seed: 6)
+    for groups in [1, 2] {
+      for bias in [false, true] {
+        for budget in [1, 50, columnTileBudget] {
+          let cg = rng.int(8...12), og = rng.int(1...2)
+          let kh = rng.int(1...5), kw = rng.int(2...5)
+          let attrs = ConvAttrs(pads: (0..<4).map { _ in rng.int(0...3) }, dilations: [rng.int(1...2), rng.int(1...2)],
+                                groups: groups)
+          let h = rng.int(10...12), w = rng.int(10...12)
+          let x = rng.tensor([2, cg * groups, h, w]), wt = rng.tensor([og * groups, cg, kh, kw])
+          let b = bias ? rng.tensor([og * groups]) : nil
+          let want = Naive.conv2d(x, wt, b, attrs)
+          let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: bias, tileBudget: budget)
+          XCTAssertTrue(g.isShiftAdd)
+          assertClose(runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
+                      "shift-add \(attrs) budget \(budget)")
+          if budget == columnTileBudget {
+            assertClose(try runSingle(.conv2d(attrs), [x, wt] + (b.map { [$0] } ?? []), weights: [1, 2]), want, convTolerance)
+          }
+        }
+      }
+    }
+  }
+
+  func randomConvTranspose(_ rng: inout SplitMix64, stride s: Int, groups: Int, bias: Bool)
+    -> (x: Tensor, w: Tensor, b: Tensor?, attrs: ConvTransposeAttrs)
+  {
+    while true {
+      let cg = rng.int(1...3), og = rng.int(1...3)
+      let kh = rng.int(1...4), kw = rng.int(1...4)
+      let strides = [s, rng.int(1...3)], dil = [rng.int(1...2), rng.int(1...2)]
+      let pads = (0..<4).map { _ in rng.int(0...2) }
+      let outPad = (0..<2).map { rng.int(0...(max(strides[$0], dil[$0]) - 1)) }
+      let h = rng.int(1...6), w = rng.int(1...6)
+      let oh = (h - 1) * strides[0] - pads[0] - pads[2] + dil[0] * (kh - 1) + 1 + outPad[0]
+      let ow = (w - 1) * strides[1] - pads[1] - pads[3] + dil[1] * (kw - 1) + 1 + outPad[1]
+      guard oh > 0, ow > 0 else { continue }
+      let attrs = ConvTransposeAttrs(strides: strides, pads: pads, dilations: dil, outputPadding: outPad, groups: groups)
+      let n = rng.int(1...3)
+      return (rng.tensor([n, cg * groups, h, w]), rng.tensor([cg * groups, og, kh, kw]),
+              bias ? rng.tensor([og * groups]) : nil, attrs)
+    }
+  }
+
+  func testConvTranspose2dMatchesNaiveLoops() throws {
+    var rng = SplitMix64(seed: 4)
+    for s in 1...3 {
+      for groups in [1, 2, 3] {
+        for bias in [false, true] {
+          for _ in 0..<2 {
+            let c = randomConvTranspose(&rng, stride: s, groups: groups, bias: bias)
+            let got = try runSingle(.convTranspose2d(c.attrs), [c.x, c.w] + (c.b.map { [$0] } ?? []), weights: [1, 2])
+            assertClose(got, Naive.convTranspose2d(c.x, c.w, c.b, c.attrs), convTolerance,
+                        "convT \(c.x.shape) \(c.w.shape) \(c.attrs)")
+          }
+        }
+      }
+    }
+  }
+
+  /// The usual 4x4 stride-2 pad-1 upsampling deconvolution (DCGAN generators).
+  func testConvTransposeUpsampling() throws {
+    var rng = SplitMix64(seed: 5)
+    let x = rng.tensor([2, 3, 4, 4]), w = rng.tensor([3, 5, 4, 4]), b = rng.tensor([5])
+    let attrs = ConvTransposeAttrs(strides: [2, 2], pads: [1, 1, 1, 1])
+    let got = try runSingle(.convTranspose2d(attrs), [x, w, b], weights: [1, 2])
+    XCTAssertEqual(got.shape, [2, 5, 8, 8])
+    assertClose(got, Naive.convTranspose2d(x, w, b, attrs), convTolerance)
+  }
+}

@@ -1,0 +1,96 @@
+// TestSupport: seeded PRNG, random tensors, single-op graphs, tolerance checks shared by the runtime tests.
+import MoeIR
+import XCTest
+
+@testable import MoeRuntime
+
+/// Max |actual − expected| allowed, relative to max(1, max |expected|).
+let convTolerance: Float = 1e-4
+let contractionTolerance: Float = 1e-4
+let elementwiseTolerance: Float = 1e-6
+/// Activations go through libm on both sides but may differ in the last bits.
+let activationTolerance: Float = 1e-6
+
+/// SplitMix64: a small seeded generator so every "random" test is reproducible.
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &self) }
+  mutating func bool() -> Bool { Bool.random(using: &self) }
+  mutating func tensor(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Tensor {
+    Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in Float.random(in: range, using: &self) })
+  }
+}
+
+/// Builds a graph with one node applying `op` to `operands`: operands whose index is in `weights` become weights,
+/// the others graph inputs `in0`, `in1`, … Returns the node output.
+func runSingle(_ op: Op, _ operands: [Tensor], weights: Set<Int> = [], file: StaticString = #filePath,
+               line: UInt = #line) throws -> Tensor {
+  var g = Graph(name: "single")
+  var feeds: [String: Tensor] = [:]
+  var names: [String] = []
+  for (i, t) in operands.enumerated() {
+    let name = "in\(i)"
+    names.append(name)
+    if weights.contains(i) {
+      g.addWeight(name, t)
+    } else {
+      g.inputs.append(ValueInfo(name: name, shape: Shape(t.shape)))
+      feeds[name] = t
+    }
+  }
+  g.add(op, names, name: "op", output: "y")
+  g.outputs = ["y"]
+  let out = try Executor(graph: g).run(feeds)
+  return try XCTUnwrap(out["y"], file: file, line: line)
+}
+
+/// Asserts equal shapes and max |a − e| ≤ tolerance · max(1, max |e|).
+func assertClose(_ actual: Tensor, _ expected: Tensor, _ tolerance: Float, _ what: @autoclosure () -> String = "",
+                 file: StaticString = #filePath, line: UInt = #line) {
+  XCTAssertEqual(actual.shape, expected.shape, "shape \(what())", file: file, line: line)
+  guard actual.shape == expected.shape else { return }
+  let scale = max(1, expected.data.map(abs).max() ?? 0)
+  var worst: Float = 0, at = 0
+  for i in 0..<expected.count {
+    let d = abs(actual.data[i] - expected.data[i])
+    if !(d <= worst) { worst = d; at = i }
+  }
+  XCTAssertLessThanOrEqual(worst, tolerance * scale,
+                           "\(what()): max diff \(worst) at \(at) (got \(actual.data[at]), want \(expected.data[at]))",
+                           file: file, line: line)
+}
+
+/// Row-major strides of a shape.
+func stridesOf(_ shape: [Int]) -> [Int] {
+  var s = [Int](repeating: 1, count: shape.count)
+  for d in stride(from: shape.count - 2, through: 0, by: -1) { s[d] = s[d + 1] * shape[d + 1] }
+  return s
+}
+
+/// All indices of `shape` in row-major order.
+func allIndices(_ shape: [Int]) -> [[Int]] {
+  var out: [[Int]] = [[]]
+  for n in shape { out = out.flatMap { prefix in (0..<n).map { prefix + [$0] } } }
+  return out
+}
+
+/// Reads t[idx].
+func element(_ t: Tensor, _ idx: [Int]) -> Float {
+  let s = stridesOf(t.shape)
+  return t.data[zip(idx, s).reduce(0) { $0 + $1.0 * $1.1 }]
+}
+
+/// A random tensor from a fresh generator with `seed`.
+func seededTensor(seed: UInt64, _ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Tensor {
+  var rng = SplitMix64(seed: seed)
+  return rng.tensor(shape, range)
+}
