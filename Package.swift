@@ -27,11 +27,12 @@ let package = Package(
       "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
+    .target(name: "MoeTestSupport", path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats"]),
     .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),
-    .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR"]),
-    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats"]),
+    .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR", "MoeTestSupport"]),
+    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

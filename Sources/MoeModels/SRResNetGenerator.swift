@@ -1,0 +1,112 @@
+// SRResNetGenerator: the MakeGirls.moe generator as an IR builder, with hyper-parameters from shapes.
+import MoeIR
+
+/// Hyper-parameters of the SRResNet-like generator (CONTRACTS.md §3).
+public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
+  /// Channels.
+  public var channels: Int
+  /// Residual blocks.
+  public var blocks: Int
+  /// ×2 upsamplings (output side 16·2^U).
+  public var upsamplings: Int
+  /// Input length: noise + tags.
+  public var inputLength: Int
+
+  public static let architecture = "srresnet-generator"
+  /// The paper's generator: C = 64, B = 16, U = 3, n = 162.
+  public static let paper = SRResNetGenerator(channels: 64, blocks: 16, upsamplings: 3, inputLength: 162)
+
+  public init(channels: Int, blocks: Int, upsamplings: Int, inputLength: Int) {
+    self.channels = channels
+    self.blocks = blocks
+    self.upsamplings = upsamplings
+    self.inputLength = inputLength
+  }
+
+  public var outputSide: Int { 16 << upsamplings }
+  public var description: String { "srresnet-generator C=\(channels) B=\(blocks) U=\(upsamplings) n=\(inputLength)" }
+
+  /// Every parameter key (relative to the model root) and its shape, in Chainer's layout.
+  public var parameters: [(key: String, shape: [Int])] {
+    let c = channels
+    var p: [(String, [Int])] = [("fc/W", [c * 256, inputLength]), ("fc/b", [c * 256])]
+    func bn(_ name: String, _ n: Int) { for f in ["gamma", "beta", "avg_mean", "avg_var"] { p.append(("\(name)/\(f)", [n])) } }
+    func conv(_ name: String, _ o: Int, _ i: Int, _ k: Int) { p.append(("\(name)/W", [o, i, k, k])); p.append(("\(name)/b", [o])) }
+    bn("bn0", c)
+    for i in 0..<blocks {
+      conv("res/\(i)/c1", c, c, 3)
+      bn("res/\(i)/b1", c)
+      conv("res/\(i)/c2", c, c, 3)
+      bn("res/\(i)/b2", c)
+    }
+    conv("cm", c, c, 3)
+    bn("bnm", c)
+    for j in 0..<upsamplings {
+      conv("up/\(j)/c", 4 * c, c, 3)
+      bn("up/\(j)/b", c)
+    }
+    conv("out", 3, c, 9)
+    return p
+  }
+
+  /// Hyper-parameters read off a checkpoint's shapes (keys relative to the model root).
+  /// Returns nil when the key set does not look like this architecture; throws on contradictions.
+  public static func infer(shapes: [String: [Int]]) throws -> SRResNetGenerator? {
+    guard let fc = shapes["fc/W"], shapes["res/0/c1/W"] != nil || shapes["cm/W"] != nil else { return nil }
+    guard fc.count == 2, fc[0] % 256 == 0, fc[0] > 0 else {
+      throw ArchitectureError(key: "fc/W", message: "shape \(fc), expected (C·256, n)")
+    }
+    var b = 0
+    while shapes["res/\(b)/c1/W"] != nil { b += 1 }
+    var u = 0
+    while shapes["up/\(u)/c/W"] != nil { u += 1 }
+    return SRResNetGenerator(channels: fc[0] / 256, blocks: b, upsamplings: u, inputLength: fc[1])
+  }
+
+  /// The inference graph with weights declared (names = Chainer keys); input `z` [N, n], output `img` [N, 3, S, S].
+  public func graph(bnEps: Float = chainerBatchNormEps) -> Graph {
+    var g = Graph(name: Self.architecture)
+    g.metadata = ["arch": Self.architecture, "channels": "\(channels)", "blocks": "\(blocks)",
+                  "upsamplings": "\(upsamplings)", "input_length": "\(inputLength)"]
+    g.inputs = [ValueInfo(name: "z", shape: Shape([.symbol("N"), .fixed(inputLength)]))]
+    g.weights = parameters.map { ValueInfo(name: $0.key, shape: Shape($0.shape)) }
+    let c = channels
+    let conv3 = Op.conv2d(ConvAttrs(pads: [1, 1, 1, 1]))
+    func bn(_ x: String, _ name: String) -> String {
+      g.add(.batchNorm(eps: bnEps), [x] + ["gamma", "beta", "avg_mean", "avg_var"].map { "\(name)/\($0)" }, name: name)
+    }
+    func conv(_ x: String, _ name: String, _ op: Op = conv3) -> String { g.add(op, [x, "\(name)/W", "\(name)/b"], name: name) }
+
+    var h = g.add(.linear, ["z", "fc/W", "fc/b"], name: "fc")
+    h = g.add(.reshape(shape: [-1, c, 16, 16]), [h], name: "fc/reshape")
+    h = g.add(.relu, [bn(h, "bn0")], name: "bn0/relu")
+    let skip = h
+    for i in 0..<blocks {
+      let p = "res/\(i)"
+      var r = g.add(.relu, [bn(conv(h, "\(p)/c1"), "\(p)/b1")], name: "\(p)/relu")
+      r = bn(conv(r, "\(p)/c2"), "\(p)/b2")
+      h = g.add(.add, [r, h], name: "\(p)/add")
+    }
+    h = g.add(.relu, [bn(conv(h, "cm"), "bnm")], name: "bnm/relu")
+    h = g.add(.add, [h, skip], name: "skip/add")
+    for j in 0..<upsamplings {
+      let p = "up/\(j)"
+      h = g.add(.depthToSpace(blockSize: 2, mode: .dcr), [conv(h, "\(p)/c")], name: "\(p)/depth2space")
+      h = g.add(.relu, [bn(h, "\(p)/b")], name: "\(p)/relu")
+    }
+    h = conv(h, "out", .conv2d(ConvAttrs(pads: [4, 4, 4, 4])))
+    g.add(.tanh, [h], name: "out/tanh", output: "img")
+    g.outputs = ["img"]
+    return g
+  }
+}
+
+/// Chainer's BatchNormalization default eps (not stored in checkpoints).
+public let chainerBatchNormEps: Float = 2e-5
+
+/// A checkpoint contradicts the architecture at `key`.
+public struct ArchitectureError: Error, CustomStringConvertible {
+  public var key: String
+  public var message: String
+  public var description: String { "key '\(key)': \(message)" }
+}
