@@ -1,0 +1,75 @@
+// moe generate: a PNG grid of generator samples for chosen tags (unspecified tags sampled from the priors).
+import ArgumentParser
+import Foundation
+import MoeFormats
+import MoeIR
+import MoeModels
+import MoeRuntime
+
+struct Generate: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Generate images from a generator into a PNG grid.")
+
+  enum GridMode: String, ExpressibleByArgument { case none, fixedNoise = "fixed-noise", fixedTags = "fixed-tags" }
+
+  @Argument(help: "Generator model file.")
+  var modelPath: String
+
+  @Option(help: "Comma-separated tag names from tags.json to switch on.")
+  var tags: String = ""
+
+  @Option(help: "Random seed.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Number of images.")
+  var count: Int = 16
+
+  @Option(help: "fixed-noise: one noise, sampled tags; fixed-tags: one tag vector, sampled noise.")
+  var grid: GridMode = .none
+
+  @Option(name: .shortAndLong, help: "Output PNG.")
+  var output: String
+
+  @OptionGroup var model: ModelOptions
+
+  func validate() throws {
+    guard (1...256).contains(count) else { throw ValidationError("--count must be 1…256") }
+  }
+
+  func run() throws {
+    let vocab = TagVocabulary.makeGirls
+    let chosen = tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let unknown = vocab.unknownTags(chosen)
+    guard unknown.isEmpty else {
+      throw ValidationError("unknown tag(s) \(unknown.joined(separator: ", ")); known: \(vocab.tags.joined(separator: ", "))")
+    }
+    let g = try model.load(modelPath).graph
+    guard g.inputs.count == 1, g.outputs.count == 1 else { throw ValidationError("\(modelPath): not a one-input, one-output generator") }
+    var feeds = sampleInputs(for: g, batch: count, seed: seed, tags: Set(chosen), fixedNoise: grid == .fixedNoise)
+    if grid == .fixedTags, var z = feeds[g.inputs[0].name], z.shape[1] == vocab.noiseLength + vocab.tags.count {
+      let n = z.shape[1]
+      for r in 1..<count { for c in vocab.noiseLength..<n { z.data[r * n + c] = z.data[c] } }
+      feeds[g.inputs[0].name] = z
+    }
+    let exec = try Executor(graph: g)
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let out = try exec.run(feeds)[g.outputs[0]]!
+    let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+    guard out.shape.count == 4, out.shape[1] == 3, out.shape[2] == out.shape[3] else {
+      throw ValidationError("\(modelPath): output \(out.shape) is not a batch of square RGB images")
+    }
+    let side = out.shape[2], cols = Int(Double(count).squareRoot().rounded(.up)), rows = (count + cols - 1) / cols
+    let pad = 2, w = cols * side + (cols + 1) * pad, h = rows * side + (rows + 1) * pad
+    var canvas = [UInt8](repeating: 255, count: w * h * 3)
+    let plane = 3 * side * side
+    for i in 0..<count {
+      let rgb = PNG.rgb(fromCHW: out.data[(i * plane)..<((i + 1) * plane)], side: side)
+      let x0 = pad + (i % cols) * (side + pad), y0 = pad + (i / cols) * (side + pad)
+      for y in 0..<side {
+        let dst = ((y0 + y) * w + x0) * 3
+        canvas.replaceSubrange(dst..<(dst + side * 3), with: rgb[(y * side * 3)..<((y + 1) * side * 3)])
+      }
+    }
+    try AtomicFile.write(PNG.encode(rgb: canvas, width: w, height: h), to: URL(fileURLWithPath: output))
+    print(String(format: "%@: %d images %dx%d in %.1f ms (%.1f ms/image)", output, count, side, side, ms, ms / Double(count)))
+  }
+}

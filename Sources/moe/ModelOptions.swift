@@ -1,0 +1,36 @@
+// ModelOptions: the flags every command that opens a model shares (--arch, --prefix, --bn-eps).
+import ArgumentParser
+import Foundation
+import MoeIR
+import MoeModels
+
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Zoo architecture (default: inferred from the checkpoint's keys).")
+  var arch: String?
+
+  @Option(help: "Subtree of the checkpoint holding the model (default: auto-detected).")
+  var prefix: String?
+
+  @Option(name: .customLong("bn-eps"), help: "BatchNormalization eps for Chainer input (Chainer's default 2e-5).")
+  var bnEps: Float = chainerBatchNormEps
+
+  /// Loads `path` and prints notes (conversions, unused keys) to stderr.
+  func load(_ path: String) throws -> ImportedModel {
+    let m = try ModelFile.load(URL(fileURLWithPath: path), options: .init(arch: arch, prefix: prefix, bnEps: bnEps))
+    for n in m.notes { printErr("note: \(n)") }
+    if !m.unusedKeys.isEmpty {
+      let shown = m.unusedKeys.prefix(8).joined(separator: ", ")
+      printErr("note: \(path): \(m.unusedKeys.count) unused key(s): \(shown)\(m.unusedKeys.count > 8 ? ", …" : "")")
+    }
+    return m
+  }
+}
+
+func printErr(_ s: String) {
+  FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Input shapes with the symbolic batch bound, for messages and sampling.
+func boundShape(_ v: ValueInfo, batch: Int) -> [Int] {
+  v.shape.dims.map { d in d.value ?? batch }
+}

@@ -1,0 +1,72 @@
+// moe run: runs a model on .npy inputs with the native runtime and writes the outputs as .npy.
+import ArgumentParser
+import Foundation
+import MoeFormats
+import MoeIR
+import MoeModels
+import MoeRuntime
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Run a model on float32 .npy inputs.")
+
+  @Argument(help: "Model: Chainer .npz (with --arch or inferred) or IR text .moeir.")
+  var modelPath: String
+
+  @Option(name: .customLong("input"), help: "X.npy for a single-input model, or NAME=X.npy (repeatable).")
+  var inputs: [String] = []
+
+  @Option(name: .shortAndLong, help: "Output .npy (one output) or directory (one NAME.npy per output).")
+  var output: String
+
+  @Option(help: "Runtime: native.")
+  var runtime: String = "native"
+
+  @Option(help: "OpenBLAS threads.")
+  var threads: Int = 2
+
+  @OptionGroup var model: ModelOptions
+
+  func run() throws {
+    guard runtime == "native" else { throw ValidationError("runtime '\(runtime)' is not available yet; use native") }
+    guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
+    let g = try model.load(modelPath).graph
+    var feeds: [String: Tensor] = [:]
+    for spec in inputs {
+      var name: String, file: String
+      if let eq = spec.firstIndex(of: "="), g.inputs.contains(where: { $0.name == spec[..<eq] }) {
+        name = String(spec[..<eq])
+        file = String(spec[spec.index(after: eq)...])
+      } else if spec.contains("=") && !FileManager.default.fileExists(atPath: spec) {
+        throw ValidationError("\(modelPath): no input named '\(spec.prefix(while: { $0 != "=" }))'; inputs: \(g.inputs.map(\.name).joined(separator: ", "))")
+      } else {
+        guard g.inputs.count == 1 else {
+          throw ValidationError("the model has inputs \(g.inputs.map(\.name).joined(separator: ", ")); name each: --input NAME=X.npy")
+        }
+        name = g.inputs[0].name
+        file = spec
+      }
+      let a = try Npy.read(URL(fileURLWithPath: file))
+      let values: [Float]
+      do { values = try a.floats() } catch { throw ValidationError("\(file): \(error)") }
+      let want = g.inputs.first { $0.name == name }!.shape
+      let fits = want.rank == a.shape.count && zip(want.dims, a.shape).allSatisfy { $0.value == nil || $0.value == $1 }
+      guard fits else {
+        throw ValidationError("\(file): shape \(a.shape) does not fit input '\(name)' of \(modelPath), expected \(want)")
+      }
+      feeds[name] = Tensor(shape: a.shape, data: values)
+    }
+    let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
+    let outs = try exec.run(feeds)
+    if g.outputs.count == 1 {
+      let t = outs[g.outputs[0]]!
+      try Npy.write(NpyArray(floats: t.data, shape: t.shape), to: URL(fileURLWithPath: output))
+    } else {
+      let dir = URL(fileURLWithPath: output)
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      for name in g.outputs {
+        let t = outs[name]!
+        try Npy.write(NpyArray(floats: t.data, shape: t.shape), to: dir.appendingPathComponent("\(name).npy"))
+      }
+    }
+  }
+}
