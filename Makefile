@@ -1,0 +1,54 @@
+# MoeKit: `make demo` runs the main job, `make test` runs every test; both install what they need.
+SWIFT      ?= swift
+# One configuration for the CLI, the demo and the tests: release speed, @testable imports allowed.
+SWIFTFLAGS ?= -c release -Xswiftc -enable-testing
+BIN        := .build/release/moe
+PY         := Converters/py
+APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev
+DEMO_DIR   ?= demo-out
+
+.PHONY: all deps apt venv build test test-swift test-python demo clean
+
+all: build
+
+deps: apt venv
+
+# Installs the missing apt packages only (root, or sudo when available).
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing </dev/null; \
+	else echo "apt: all packages present"; fi
+
+venv: apt
+	@Converters/setup_venv.sh
+
+build: apt
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+
+test: deps build test-python test-swift
+
+test-swift:
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build
+
+test-python: venv
+	$(PY) -m pytest -q Converters/tests
+
+# A paper-size generator checkpoint written by real Chainer, converted, run natively on sampled tags.
+demo: deps build
+	@mkdir -p $(DEMO_DIR)
+	$(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
+	$(BIN) inspect $(DEMO_DIR)/paper/model.npz | tail -n 4
+	$(BIN) convert $(DEMO_DIR)/paper/model.npz -o $(DEMO_DIR)/paper.moeir
+	$(BIN) run $(DEMO_DIR)/paper.moeir --input $(DEMO_DIR)/paper/z_b1.npy -o $(DEMO_DIR)/moe_out_b1.npy
+	$(PY) -c "import numpy as n,sys; a=n.load('$(DEMO_DIR)/moe_out_b1.npy'); b=n.load('$(DEMO_DIR)/paper/out_b1.npy'); print('moe run vs Chainer: max-abs %.2e' % abs(a-b).max())"
+	$(BIN) generate $(DEMO_DIR)/paper.moeir --count 16 --seed 7 -o $(DEMO_DIR)/grid.png
+	$(BIN) generate $(DEMO_DIR)/paper.moeir --count 9 --seed 7 --grid fixed-noise --tags smile -o $(DEMO_DIR)/grid-fixed-noise.png
+	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 1
+	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 16 --runs 3
+	@echo "demo: images in $(DEMO_DIR)/grid.png and $(DEMO_DIR)/grid-fixed-noise.png"
+
+clean:
+	rm -rf .build $(DEMO_DIR)
