@@ -69,7 +69,7 @@ public enum DepthToSpaceMode: String, Hashable, Sendable, CaseIterable {
 ///
 /// Inputs by op (optional inputs may be left off the end):
 /// - `linear`: x (N, in), W (out, in), b (out)? — y = x·Wᵀ + b (Chainer Linear; x is flattened from axis 1)
-/// - `gemm`: A, B, C? ; `matmul`: A, B (batched over leading dims of A when B is 2-D)
+/// - `gemm`: A, B, C? ; `matmul`: A, B (NumPy matmul: leading dims broadcast)
 /// - `conv2d`: x (N, C, H, W), W (O, C/g, kh, kw), b (O)?
 /// - `convTranspose2d`: x (N, C, H, W), W (C, O/g, kh, kw), b (O)?
 /// - `batchNorm`: x, gamma, beta, mean, var (inference form)

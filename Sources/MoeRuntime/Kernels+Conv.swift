@@ -1,11 +1,11 @@
-// Kernels+Conv: conv2d as im2col (row-wise copies, tiled over output rows) followed by OpenBLAS sgemm.
+// Kernels+Conv: conv2d through OpenBLAS sgemm: im2col tiles, direct 1x1 products, or shifted products for few outputs.
 import MoeIR
 
 /// Namespace of the executor's kernels. Each works on raw float pointers with geometry fixed at plan time.
 enum Kernels {}
 
-/// Floats of column matrix built at once by im2col / consumed at once by col2im (bounds the scratch size).
-let columnTileBudget = 1 << 20
+/// Floats of column matrix built at once by im2col / consumed at once by col2im: 1 MB, within a core's L2.
+let columnTileBudget = 1 << 18
 /// A stride-1 conv uses shifted products instead of im2col when in/out channels per group is at least this.
 let shiftAddChannelRatio = 4
 
@@ -31,12 +31,15 @@ struct ConvGeometry: Equatable {
   var outPlane: Int { outHeight * outWidth }
 
   /// conv2d geometry; `x` (N,C,H,W), `w` (O,C/g,kh,kw), `y` (N,O,OH,OW).
-  static func conv(_ a: ConvAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
-                   tileBudget: Int = columnTileBudget) -> ConvGeometry {
-    var g = ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
-                         outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
-                         strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
-                         dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
+  static func conv(
+    _ a: ConvAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
+    tileBudget: Int = columnTileBudget
+  ) -> ConvGeometry {
+    var g = ConvGeometry(
+      batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
+      outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
+      strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+      dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
     g.isPointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && a.strides == [1, 1] && a.pads == [0, 0, 0, 0]
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     g.isShiftAdd = !g.isPointwise && a.strides == [1, 1] && og * shiftAddChannelRatio <= cg
@@ -55,9 +58,13 @@ struct ConvGeometry: Equatable {
 }
 
 extension Kernels {
-  /// y = conv2d(x, w) + bias, per image and group: im2col of a tile of output rows, then one sgemm per tile.
-  static func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+  /// y = conv2d(x, w) + bias, per image and group, by one of three paths fixed at plan time: 1x1 stride-1 unpadded
+  /// convs multiply the input plane directly; stride-1 convs with few output channels use `shiftAdd`; the rest build
+  /// im2col column tiles of output rows, one sgemm per tile.
+  static func conv2d(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth
     let beta: Float = bias == nil ? 0 : 1
@@ -90,8 +97,10 @@ extension Kernels {
 
   /// Stride-1 conv of one group as products P[o,ki,kj] = W[o,:,ki,kj] · x (one sgemm per output channel over a tile of
   /// input rows), each added into y shifted by (padTop − ki·dh, padLeft − kj·dw). `y` must hold the bias (or zeros).
-  static func shiftAdd(_ g: ConvGeometry, channels cg: Int, outChannels og: Int, x: UnsafePointer<Float>,
-                       w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+  static func shiftAdd(
+    _ g: ConvGeometry, channels cg: Int, outChannels og: Int, x: UnsafePointer<Float>,
+    w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
     let taps = g.kernelHeight * g.kernelWidth
     var row0 = 0
     while row0 < g.inHeight {
@@ -99,8 +108,9 @@ extension Kernels {
       let cols = rows * g.inWidth
       for o in 0..<og {
         // W[o] is [cg, taps] row-major; its transpose [taps, cg] times the input rows [cg, cols].
-        sgemm(transA: true, m: taps, n: cols, k: cg, a: w + o * cg * taps, lda: taps, b: x + row0 * g.inWidth,
-              ldb: g.inPlane, beta: 0, c: scratch + o * taps * cols, ldc: cols)
+        sgemm(
+          transA: true, m: taps, n: cols, k: cg, a: w + o * cg * taps, lda: taps, b: x + row0 * g.inWidth,
+          ldb: g.inPlane, beta: 0, c: scratch + o * taps * cols, ldc: cols)
       }
       col2im(g, channels: og, col: scratch, firstRow: row0, rows: rows, into: y, flipped: true)
       row0 += rows
@@ -109,8 +119,10 @@ extension Kernels {
 
   /// Column matrix [channels·kh·kw, rows·OW] of output rows `firstRow..<firstRow+rows`: each (c, ki, kj, oh) row is
   /// a zero prefix, a contiguous copy (stride 1) or strided gather, and a zero suffix.
-  static func im2col(_ g: ConvGeometry, channels: Int, x: UnsafePointer<Float>, firstRow: Int, rows: Int,
-                     into col: UnsafeMutablePointer<Float>) {
+  static func im2col(
+    _ g: ConvGeometry, channels: Int, x: UnsafePointer<Float>, firstRow: Int, rows: Int,
+    into col: UnsafeMutablePointer<Float>
+  ) {
     let ow = g.outWidth, sw = g.strideW, cols = rows * ow
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * g.kernelWidth) { range in
       // Valid output columns [lo, hi) for each kernel column kj: 0 ≤ ow·sw + kj·dw − padLeft < W.
@@ -133,16 +145,16 @@ extension Kernels {
             for oh in firstRow..<(firstRow + rows) {
               let ih = oh * g.strideH - g.padTop + ki * g.dilationH
               if ih < 0 || ih >= g.inHeight {
-                d.update(repeating: 0, count: ow)
+                zeroFloats(d, ow)
               } else {
                 let src = plane + ih * g.inWidth + off
-                if lo > 0 { d.update(repeating: 0, count: lo) }
+                if lo > 0 { zeroFloats(d, lo) }
                 if sw == 1 {
-                  (d + lo).update(from: src + lo, count: hi - lo)
+                  copyFloats(d + lo, src + lo, hi - lo)
                 } else {
                   for j in lo..<hi { d[j] = src[j * sw] }
                 }
-                if hi < ow { (d + hi).update(repeating: 0, count: ow - hi) }
+                if hi < ow { zeroFloats(d + hi, ow - hi) }
               }
               d += ow
             }
@@ -151,5 +163,45 @@ extension Kernels {
         }
       }
     }
+  }
+}
+
+/// Copies `n` floats; short runs (narrow images) with SIMD moves instead of a memmove call per row.
+@inline(__always)
+func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int) {
+  if n >= 64 || n < 8 {
+    if n > 0 { d.update(from: s, count: n) }
+    return
+  }
+  var j = 0
+  while j + 8 <= n {
+    UnsafeMutableRawPointer(d + j).storeBytes(
+      of: UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self),
+      as: SIMD8<Float>.self)
+    j += 8
+  }
+  if j < n {
+    // The last 8, overlapping what is already copied.
+    UnsafeMutableRawPointer(d + n - 8).storeBytes(
+      of: UnsafeRawPointer(s + n - 8).loadUnaligned(as: SIMD8<Float>.self),
+      as: SIMD8<Float>.self)
+  }
+}
+
+/// Zeroes `n` floats; short runs (padding) without a memset call.
+@inline(__always)
+func zeroFloats(_ d: UnsafeMutablePointer<Float>, _ n: Int) {
+  if n >= 64 {
+    d.update(repeating: 0, count: n)
+    return
+  }
+  var j = 0
+  while j + 8 <= n {
+    UnsafeMutableRawPointer(d + j).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < n {
+    d[j] = 0
+    j += 1
   }
 }

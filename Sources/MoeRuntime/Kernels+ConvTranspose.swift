@@ -3,12 +3,15 @@ import MoeIR
 
 extension ConvGeometry {
   /// convTranspose2d geometry; `x` (N,C,H,W), `w` (C,O/g,kh,kw), `y` (N,O,OH,OW). Tiles run over input rows.
-  static func convTranspose(_ a: ConvTransposeAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
-                            tileBudget: Int = columnTileBudget) -> ConvGeometry {
-    var g = ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
-                         outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
-                         strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
-                         dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
+  static func convTranspose(
+    _ a: ConvTransposeAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
+    tileBudget: Int = columnTileBudget
+  ) -> ConvGeometry {
+    var g = ConvGeometry(
+      batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
+      outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
+      strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+      dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
     let rowFloats = (g.outChannels / g.groups) * g.kernelHeight * g.kernelWidth * g.inWidth
     g.tileRows = max(1, min(g.inHeight, tileBudget / max(rowFloats, 1)))
     g.scratchCount = rowFloats * g.tileRows
@@ -19,9 +22,11 @@ extension ConvGeometry {
 extension Kernels {
   /// y = convTranspose2d(x, w) + bias. Per image, group and tile of input rows: col = W_gᵀ · x_g (sgemm), then
   /// every column entry (o, ki, kj, ih, iw) is added to y[o, ih·sh − padTop + ki·dh, iw·sw − padLeft + kj·dw].
-  static func convTranspose2d(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>) {
+  static func convTranspose2d(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let colRows = og * g.kernelHeight * g.kernelWidth
     for n in 0..<g.batch {
@@ -33,8 +38,9 @@ extension Kernels {
         while row0 < g.inHeight {
           let rows = min(g.tileRows, g.inHeight - row0)
           let cols = rows * g.inWidth
-          sgemm(transA: true, m: colRows, n: cols, k: cg, a: wg, lda: colRows, b: xg + row0 * g.inWidth, ldb: g.inPlane,
-                beta: 0, c: scratch, ldc: cols)
+          sgemm(
+            transA: true, m: colRows, n: cols, k: cg, a: wg, lda: colRows, b: xg + row0 * g.inWidth, ldb: g.inPlane,
+            beta: 0, c: scratch, ldc: cols)
           col2im(g, channels: og, col: scratch, firstRow: row0, rows: rows, into: yg, flipped: false)
           row0 += rows
         }
@@ -45,8 +51,10 @@ extension Kernels {
   /// Adds a column tile [channels·kh·kw, rows·W] (input rows `firstRow..<firstRow+rows`) into the output planes:
   /// entry (o, ki, kj, ih, iw) goes to y[o, ih·sh + ki·dh − padTop, iw·sw + kj·dw − padLeft] (transposed conv), or when
   /// `flipped` (stride-1 conv computed as shifted products) to y[o, ih − ki·dh + padTop, iw − kj·dw + padLeft].
-  static func col2im(_ g: ConvGeometry, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
-                     into y: UnsafeMutablePointer<Float>, flipped: Bool) {
+  static func col2im(
+    _ g: ConvGeometry, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
+    into y: UnsafeMutablePointer<Float>, flipped: Bool
+  ) {
     let iw = g.inWidth, sw = flipped ? 1 : g.strideW, sh = flipped ? 1 : g.strideH, cols = rows * iw
     let rowStep = flipped ? -g.dilationH : g.dilationH, rowBase = flipped ? g.padTop : -g.padTop
     let colStep = flipped ? -g.dilationW : g.dilationW, colBase = flipped ? g.padLeft : -g.padLeft

@@ -51,8 +51,10 @@ struct BatchNormGeometry: Equatable {
 }
 
 extension Kernels {
-  static func binary(_ f: BinaryFunction, _ g: BroadcastGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                     y: UnsafeMutablePointer<Float>) {
+  static func binary(
+    _ f: BinaryFunction, _ g: BroadcastGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>
+  ) {
     switch f {
     case .add: broadcastLoop(g, a, b, y) { $0 + $1 }
     case .sub: broadcastLoop(g, a, b, y) { $0 - $1 }
@@ -61,8 +63,10 @@ extension Kernels {
   }
 
   @inline(__always)
-  private static func broadcastLoop(_ g: BroadcastGeometry, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                    _ y: UnsafeMutablePointer<Float>, _ op: (Float, Float) -> Float) {
+  private static func broadcastLoop(
+    _ g: BroadcastGeometry, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ op: (Float, Float) -> Float
+  ) {
     if g.count == 0 { return }
     let r = g.shape.count, inner = g.shape[r - 1]
     let sa = g.aStrides[r - 1], sb = g.bStrides[r - 1]
@@ -121,9 +125,11 @@ extension Kernels {
   }
 
   /// y = (x − mean) / sqrt(var + eps) · gamma + beta, per channel.
-  static func batchNorm(_ g: BatchNormGeometry, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
-                        beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
-                        y: UnsafeMutablePointer<Float>) {
+  static func batchNorm(
+    _ g: BatchNormGeometry, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+    beta: UnsafePointer<Float>, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>
+  ) {
     for n in 0..<g.batch {
       for c in 0..<g.channels {
         let scale = gamma[c] / (variance[c] + g.eps).squareRoot(), m = mean[c], shift = beta[c]

@@ -103,9 +103,11 @@ func forEachIndex(_ shape: [Int], _ body: ([Int]) -> Void) {
 
 extension Kernels {
   /// Row-major C = alpha · op(A) · op(B) + beta · C through OpenBLAS; empty products only scale C.
-  static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+  static func sgemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
       for i in 0..<m {
@@ -113,24 +115,30 @@ extension Kernels {
       }
       return
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)),
-                beta, c, Int32(max(ldc, 1)))
+    cblas_sgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)),
+      beta, c, Int32(max(ldc, 1)))
   }
 
   /// y = x · Wᵀ + bias.
-  static func linear(_ g: LinearGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     y: UnsafeMutablePointer<Float>) {
+  static func linear(
+    _ g: LinearGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    y: UnsafeMutablePointer<Float>
+  ) {
     if let bias {
       for r in 0..<g.rows { (y + r * g.outFeatures).update(from: bias, count: g.outFeatures) }
     }
-    sgemm(transB: true, m: g.rows, n: g.outFeatures, k: g.inFeatures, a: x, lda: g.inFeatures, b: w, ldb: g.inFeatures,
-          beta: bias == nil ? 0 : 1, c: y, ldc: g.outFeatures)
+    sgemm(
+      transB: true, m: g.rows, n: g.outFeatures, k: g.inFeatures, a: x, lda: g.inFeatures, b: w, ldb: g.inFeatures,
+      beta: bias == nil ? 0 : 1, c: y, ldc: g.outFeatures)
   }
 
   /// Y = alpha · op(A) · op(B) + beta · C.
-  static func gemm(_ g: GemmGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>?,
-                   y: UnsafeMutablePointer<Float>) {
+  static func gemm(
+    _ g: GemmGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>?,
+    y: UnsafeMutablePointer<Float>
+  ) {
     var blasBeta: Float = 0
     if let c, g.beta != 0 {
       for i in 0..<g.m {
@@ -138,15 +146,17 @@ extension Kernels {
       }
       blasBeta = 1
     }
-    sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
-          beta: blasBeta, c: y, ldc: g.n)
+    sgemm(
+      transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
+      beta: blasBeta, c: y, ldc: g.n)
   }
 
   /// Batched (broadcast) matrix product.
   static func matmul(_ g: MatmulGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     for i in 0..<g.aOffsets.count {
-      sgemm(m: g.m, n: g.n, k: g.k, a: a + g.aOffsets[i], lda: g.k, b: b + g.bOffsets[i], ldb: g.n,
-            beta: 0, c: y + i * g.m * g.n, ldc: g.n)
+      sgemm(
+        m: g.m, n: g.n, k: g.k, a: a + g.aOffsets[i], lda: g.k, b: b + g.bOffsets[i], ldb: g.n,
+        beta: 0, c: y + i * g.m * g.n, ldc: g.n)
     }
   }
 }

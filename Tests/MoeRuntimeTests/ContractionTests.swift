@@ -31,8 +31,9 @@ final class ContractionTests: XCTestCase {
         let m = rng.int(1...5), k = rng.int(1...6), n = rng.int(1...5)
         for cShape in [nil, [], [1], [n], [m, 1], [1, n], [m, n]] as [[Int]?] {
           let a = rng.tensor(transA ? [k, m] : [m, k]), b = rng.tensor(transB ? [n, k] : [k, n])
-          let attrs = GemmAttrs(alpha: Float(rng.int(-2...2)) + 0.5, beta: Float(rng.int(-2...2)) + 0.25,
-                                transA: transA, transB: transB)
+          let attrs = GemmAttrs(
+            alpha: Float(rng.int(-2...2)) + 0.5, beta: Float(rng.int(-2...2)) + 0.25,
+            transA: transA, transB: transB)
           var operands = [a, b]
           if let cShape { operands.append(rng.tensor(cShape)) }
           let got = try runSingle(.gemm(attrs), operands)

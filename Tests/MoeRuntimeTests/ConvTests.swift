@@ -23,8 +23,10 @@ final class ConvTests: XCTestCase {
       guard h + pads[0] + pads[2] >= dil[0] * (kh - 1) + 1, w + pads[1] + pads[3] >= dil[1] * (kw - 1) + 1 else { continue }
       let attrs = ConvAttrs(strides: [s, rng.int(1...3)], pads: pads, dilations: dil, groups: groups)
       let n = rng.int(1...3)
-      return (rng.tensor([n, cg * groups, h, w]), rng.tensor([og * groups, cg, kh, kw]),
-              bias ? rng.tensor([og * groups]) : nil, attrs)
+      return (
+        rng.tensor([n, cg * groups, h, w]), rng.tensor([og * groups, cg, kh, kw]),
+        bias ? rng.tensor([og * groups]) : nil, attrs
+      )
     }
   }
 
@@ -67,8 +69,9 @@ final class ConvTests: XCTestCase {
             scratch.withUnsafeMutableBufferPointer { sp in
               let bptr = b == nil ? nil : bp.baseAddress!
               if transposed {
-                Kernels.convTranspose2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!,
-                                        scratch: sp.baseAddress!)
+                Kernels.convTranspose2d(
+                  g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!,
+                  scratch: sp.baseAddress!)
               } else {
                 Kernels.conv2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!, scratch: sp.baseAddress!)
               }
@@ -87,14 +90,16 @@ final class ConvTests: XCTestCase {
       let c = randomConv(&rng, stride: 1, groups: .two, bias: true)
       let want = Naive.conv2d(c.x, c.w, c.b, c.attrs)
       let g = ConvGeometry.conv(c.attrs, x: c.x.shape, w: c.w.shape, y: want.shape, hasBias: true, tileBudget: budget)
-      assertClose(runGeometry(g, transposed: false, c.x, c.w, c.b, outShape: want.shape), want, convTolerance,
-                  "tile budget \(budget)")
+      assertClose(
+        runGeometry(g, transposed: false, c.x, c.w, c.b, outShape: want.shape), want, convTolerance,
+        "tile budget \(budget)")
 
       let t = randomConvTranspose(&rng, stride: 2, groups: 1, bias: true)
       let tw = Naive.convTranspose2d(t.x, t.w, t.b, t.attrs)
       let tg = ConvGeometry.convTranspose(t.attrs, x: t.x.shape, w: t.w.shape, y: tw.shape, hasBias: true, tileBudget: budget)
-      assertClose(runGeometry(tg, transposed: true, t.x, t.w, t.b, outShape: tw.shape), tw, convTolerance,
-                  "convT tile budget \(budget)")
+      assertClose(
+        runGeometry(tg, transposed: true, t.x, t.w, t.b, outShape: tw.shape), tw, convTolerance,
+        "convT tile budget \(budget)")
     }
   }
 
@@ -106,21 +111,37 @@ final class ConvTests: XCTestCase {
         for budget in [1, 50, columnTileBudget] {
           let cg = rng.int(8...12), og = rng.int(1...2)
           let kh = rng.int(1...5), kw = rng.int(2...5)
-          let attrs = ConvAttrs(pads: (0..<4).map { _ in rng.int(0...3) }, dilations: [rng.int(1...2), rng.int(1...2)],
-                                groups: groups)
-          let h = rng.int(10...12), w = rng.int(10...12)
+          let attrs = ConvAttrs(
+            pads: (0..<4).map { _ in rng.int(0...3) }, dilations: [rng.int(1...2), rng.int(1...2)],
+            groups: groups)
+          let h = rng.int(7...10), w = rng.int(7...10)
           let x = rng.tensor([2, cg * groups, h, w]), wt = rng.tensor([og * groups, cg, kh, kw])
           let b = bias ? rng.tensor([og * groups]) : nil
           let want = Naive.conv2d(x, wt, b, attrs)
           let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: bias, tileBudget: budget)
           XCTAssertTrue(g.isShiftAdd)
-          assertClose(runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
-                      "shift-add \(attrs) budget \(budget)")
+          assertClose(
+            runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
+            "shift-add \(attrs) budget \(budget)")
           if budget == columnTileBudget {
             assertClose(try runSingle(.conv2d(attrs), [x, wt] + (b.map { [$0] } ?? []), weights: [1, 2]), want, convTolerance)
           }
         }
       }
+    }
+  }
+
+  /// The im2col row helpers, on every length around their SIMD and memmove thresholds.
+  func testRowCopyAndZeroHelpers() {
+    for n in 0...130 {
+      let src = (0..<(n + 2)).map(Float.init)
+      var dst = [Float](repeating: -1, count: n + 2)
+      src.withUnsafeBufferPointer { s in
+        dst.withUnsafeMutableBufferPointer { d in copyFloats(d.baseAddress! + 1, s.baseAddress! + 1, n) }
+      }
+      XCTAssertEqual(dst, [-1] + Array(src[1..<(n + 1)]) + [-1], "copy \(n)")
+      dst.withUnsafeMutableBufferPointer { d in zeroFloats(d.baseAddress! + 1, n) }
+      XCTAssertEqual(dst, [-1] + [Float](repeating: 0, count: n) + [-1], "zero \(n)")
     }
   }
 
@@ -139,8 +160,10 @@ final class ConvTests: XCTestCase {
       guard oh > 0, ow > 0 else { continue }
       let attrs = ConvTransposeAttrs(strides: strides, pads: pads, dilations: dil, outputPadding: outPad, groups: groups)
       let n = rng.int(1...3)
-      return (rng.tensor([n, cg * groups, h, w]), rng.tensor([cg * groups, og, kh, kw]),
-              bias ? rng.tensor([og * groups]) : nil, attrs)
+      return (
+        rng.tensor([n, cg * groups, h, w]), rng.tensor([cg * groups, og, kh, kw]),
+        bias ? rng.tensor([og * groups]) : nil, attrs
+      )
     }
   }
 
@@ -152,8 +175,9 @@ final class ConvTests: XCTestCase {
           for _ in 0..<2 {
             let c = randomConvTranspose(&rng, stride: s, groups: groups, bias: bias)
             let got = try runSingle(.convTranspose2d(c.attrs), [c.x, c.w] + (c.b.map { [$0] } ?? []), weights: [1, 2])
-            assertClose(got, Naive.convTranspose2d(c.x, c.w, c.b, c.attrs), convTolerance,
-                        "convT \(c.x.shape) \(c.w.shape) \(c.attrs)")
+            assertClose(
+              got, Naive.convTranspose2d(c.x, c.w, c.b, c.attrs), convTolerance,
+              "convT \(c.x.shape) \(c.w.shape) \(c.attrs)")
           }
         }
       }

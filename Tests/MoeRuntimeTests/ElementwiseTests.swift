@@ -18,8 +18,9 @@ final class ElementwiseTests: XCTestCase {
         let a = rng.tensor(sa), b = rng.tensor(sb)
         assertClose(try runSingle(op, [a, b]), Naive.broadcast(a, b, f), elementwiseTolerance, "\(op.name) \(sa) \(sb)")
         // The same with the second operand as a weight (constant storage, no in-place on it).
-        assertClose(try runSingle(op, [a, b], weights: [1]), Naive.broadcast(a, b, f), elementwiseTolerance,
-                    "\(op.name) \(sa) \(sb) weight")
+        assertClose(
+          try runSingle(op, [a, b], weights: [1]), Naive.broadcast(a, b, f), elementwiseTolerance,
+          "\(op.name) \(sa) \(sb) weight")
       }
     }
   }
@@ -51,8 +52,9 @@ final class ElementwiseTests: XCTestCase {
       // Relative per element: tiny values (softplus(−100) ≈ 3.7e−44) must come out right too.
       for i in 0..<x.count {
         let want = f(x.data[i]), diff = abs(got.data[i] - want)
-        XCTAssertLessThanOrEqual(diff, activationTolerance * max(abs(want), 1e-30) + 1e-37,
-                                 "\(op.name)(\(x.data[i])) = \(got.data[i]), want \(want)")
+        XCTAssertLessThanOrEqual(
+          diff, activationTolerance * max(abs(want), 1e-30) + 1e-37,
+          "\(op.name)(\(x.data[i])) = \(got.data[i]), want \(want)")
       }
     }
   }

@@ -134,7 +134,9 @@ final class ExecutorTests: XCTestCase {
 
   func testInconsistentBatchAcrossInputs() throws {
     var g = Graph(name: "two")
-    g.inputs = [ValueInfo(name: "a", shape: Shape([.symbol("N"), .fixed(2)])), ValueInfo(name: "b", shape: Shape([.symbol("N"), .fixed(2)]))]
+    g.inputs = [
+      ValueInfo(name: "a", shape: Shape([.symbol("N"), .fixed(2)])), ValueInfo(name: "b", shape: Shape([.symbol("N"), .fixed(2)])),
+    ]
     g.add(.add, ["a", "b"], name: "s")
     g.outputs = ["s"]
     let e = try Executor(graph: g)

@@ -38,8 +38,9 @@ final class LayoutTests: XCTestCase {
     for mode in DepthToSpaceMode.allCases {
       for b in [1, 2, 3] {
         let x = rng.tensor([rng.int(1...2), b * b * rng.int(1...3), rng.int(1...4), rng.int(1...4)])
-        XCTAssertEqual(try runSingle(.depthToSpace(blockSize: b, mode: mode), [x]), Naive.depthToSpace(x, b, mode),
-                       "depthToSpace \(mode) b=\(b) \(x.shape)")
+        XCTAssertEqual(
+          try runSingle(.depthToSpace(blockSize: b, mode: mode), [x]), Naive.depthToSpace(x, b, mode),
+          "depthToSpace \(mode) b=\(b) \(x.shape)")
       }
     }
     // The two orders really differ: DCR takes block offsets from the outer channel groups, CRD from the inner.

@@ -23,7 +23,7 @@ enum Naive {
                   let ih = i * a.strides[0] - a.pads[0] + ki * a.dilations[0]
                   let iw = j * a.strides[1] - a.pads[1] + kj * a.dilations[1]
                   if ih < 0 || ih >= h || iw < 0 || iw >= wd { continue }
-                  sum += element(x, [ni, g * cg + c, ih, iw]) * element(w, [oi, c, ki, kj])
+                  sum += x.data[((ni * x.shape[1] + g * cg + c) * h + ih) * wd + iw] * w.data[((oi * cg + c) * kh + ki) * kw + kj]
                 }
               }
             }
@@ -50,14 +50,14 @@ enum Naive {
         let g = ci / cg
         for i in 0..<h {
           for j in 0..<wd {
-            let v = element(x, [ni, ci, i, j])
+            let v = x.data[((ni * cin + ci) * h + i) * wd + j]
             for oo in 0..<og {
               for ki in 0..<kh {
                 for kj in 0..<kw {
                   let yi = i * a.strides[0] - a.pads[0] + ki * a.dilations[0]
                   let yj = j * a.strides[1] - a.pads[1] + kj * a.dilations[1]
                   if yi < 0 || yi >= oh || yj < 0 || yj >= ow { continue }
-                  y.data[((ni * o + g * og + oo) * oh + yi) * ow + yj] += v * element(w, [ci, oo, ki, kj])
+                  y.data[((ni * o + g * og + oo) * oh + yi) * ow + yj] += v * w.data[((ci * og + oo) * kh + ki) * kw + kj]
                 }
               }
             }

@@ -32,8 +32,10 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// Builds a graph with one node applying `op` to `operands`: operands whose index is in `weights` become weights,
 /// the others graph inputs `in0`, `in1`, … Returns the node output.
-func runSingle(_ op: Op, _ operands: [Tensor], weights: Set<Int> = [], file: StaticString = #filePath,
-               line: UInt = #line) throws -> Tensor {
+func runSingle(
+  _ op: Op, _ operands: [Tensor], weights: Set<Int> = [], file: StaticString = #filePath,
+  line: UInt = #line
+) throws -> Tensor {
   var g = Graph(name: "single")
   var feeds: [String: Tensor] = [:]
   var names: [String] = []
@@ -54,8 +56,10 @@ func runSingle(_ op: Op, _ operands: [Tensor], weights: Set<Int> = [], file: Sta
 }
 
 /// Asserts equal shapes and max |a − e| ≤ tolerance · max(1, max |e|).
-func assertClose(_ actual: Tensor, _ expected: Tensor, _ tolerance: Float, _ what: @autoclosure () -> String = "",
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+  _ actual: Tensor, _ expected: Tensor, _ tolerance: Float, _ what: @autoclosure () -> String = "",
+  file: StaticString = #filePath, line: UInt = #line
+) {
   XCTAssertEqual(actual.shape, expected.shape, "shape \(what())", file: file, line: line)
   guard actual.shape == expected.shape else { return }
   let scale = max(1, expected.data.map(abs).max() ?? 0)
@@ -64,9 +68,10 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, _ tolerance: Float, _ wha
     let d = abs(actual.data[i] - expected.data[i])
     if !(d <= worst) { worst = d; at = i }
   }
-  XCTAssertLessThanOrEqual(worst, tolerance * scale,
-                           "\(what()): max diff \(worst) at \(at) (got \(actual.data[at]), want \(expected.data[at]))",
-                           file: file, line: line)
+  XCTAssertLessThanOrEqual(
+    worst, tolerance * scale,
+    "\(what()): max diff \(worst) at \(at) (got \(actual.data[at]), want \(expected.data[at]))",
+    file: file, line: line)
 }
 
 /// Row-major strides of a shape.
