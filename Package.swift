@@ -19,8 +19,11 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                    providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                   providers: [.apt(["libhdf5-dev"])]),
+    .target(name: "MoeHDF5Shim", dependencies: ["CHDF5"], path: "Sources/MoeHDF5Shim"),
     .target(name: "MoeIR"),
-    .target(name: "MoeFormats", dependencies: ["MoeIR", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    .target(name: "MoeFormats", dependencies: ["MoeIR", "MoeHDF5Shim", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     .target(name: "MoeRuntime", dependencies: ["MoeIR", "CBLAS"]),
     .target(name: "MoeModels", dependencies: ["MoeIR", "MoeFormats"]),
     .executableTarget(name: "moe", dependencies: [

@@ -36,6 +36,12 @@ public struct MoeFormatError: Error, CustomStringConvertible, Equatable, Sendabl
     case keyNotFound
     /// An array's data does not fit its dtype and shape, or a conversion was not possible.
     case invalidArray
+    /// The file is not an HDF5 file at all (no HDF5 signature).
+    case notHDF5
+    /// libhdf5 rejected the file's structure or data (damaged objects, missing filter, ...).
+    case corruptHDF5
+    /// An HDF5 dataset with no data (null dataspace): Chainer's lazily-initialised `None` parameter.
+    case emptyDataset
   }
 
   /// What went wrong.
