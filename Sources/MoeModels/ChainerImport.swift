@@ -1,4 +1,5 @@
-// ChainerImport: a Chainer checkpoint's arrays → a zoo graph with weights (prefix, arch, shape and dtype checks).
+// ChainerImport: a Chainer checkpoint → a zoo (or traced) graph with weights: prefix, arch, shape and dtype checks.
+import Foundation
 import MoeFormats
 import MoeIR
 
@@ -23,110 +24,187 @@ public struct ImportedModel {
   public var graph: Graph
   /// The subtree the model was read from ("" for the root).
   public var prefix: String
-  /// Keys of the file that the architecture does not use (under the prefix or elsewhere).
+  /// Keys of the file the architecture does not use (under the prefix or elsewhere).
   public var unusedKeys: [String]
   /// Conversions worth telling the user about (e.g. float64 → float32).
   public var notes: [String]
+  /// BatchNormalization counters (`…/N`, relative to the prefix), kept for export back to Chainer.
+  public var counters: [String: NpyArray] = [:]
 }
 
-/// Zoo architectures known to the importer.
-public enum ZooArchitecture: String, CaseIterable {
-  case srresnetGenerator = "srresnet-generator"
+/// Options of a Chainer import.
+public struct ChainerImportOptions {
+  /// A zoo name, or the path of an IR text file from the Chainer tracer (`traced.moeir`); nil: inferred from the keys.
+  public var arch: String?
+  public var prefix: String?
+  public var bnEps: Float
+  /// Unused keys are an error instead of a note.
+  public var strict: Bool
+  public init(arch: String? = nil, prefix: String? = nil, bnEps: Float = chainerBatchNormEps, strict: Bool = false) {
+    self.arch = arch
+    self.prefix = prefix
+    self.bnEps = bnEps
+    self.strict = strict
+  }
 }
 
-/// Reads Chainer checkpoints (keys as `chainer.serializers.save_npz` writes them) into zoo graphs.
+/// Reads Chainer checkpoints (keys as `chainer.serializers.save_npz`/`save_hdf5` write them) into graphs.
 public enum ChainerImporter {
-  /// Prefixes tried, in order, when none is given.
-  public static let knownPrefixes = ["", "predictor/", "updater/model:main/", "gen/", "dis/",
-                                      "updater/model:gen/", "updater/model:main/predictor/"]
-
-  /// Builds the graph for `arch` (inferred from the key set when nil) from `arrays` (key → array).
-  public static func importGraph(arrays: [String: NpyArray], file: String, arch: String? = nil, prefix: String? = nil,
-                                 bnEps: Float = chainerBatchNormEps) throws -> ImportedModel {
-    let pre = try choosePrefix(keys: Array(arrays.keys), file: file, given: prefix)
-    var shapes: [String: [Int]] = [:]
-    for (k, a) in arrays where k.hasPrefix(pre) { shapes[String(k.dropFirst(pre.count))] = a.shape }
-
-    let architecture: ZooArchitecture
-    if let arch {
-      guard let a = ZooArchitecture(rawValue: arch) else {
-        throw ImportError(file: file, key: nil, "unknown architecture '\(arch)'; known: \(ZooArchitecture.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      architecture = a
-    } else {
-      guard shapes["fc/W"] != nil, shapes["res/0/c1/W"] != nil || shapes["cm/W"] != nil else {
-        throw ImportError(file: file, key: nil, "cannot infer the architecture from the keys\(pre.isEmpty ? "" : " under '\(pre)'") (expected e.g. 'fc/W' and 'res/0/c1/W' of srresnet-generator); pass --arch")
-      }
-      architecture = .srresnetGenerator
+  /// Imports from a keyed array source (NPZ, HDF5, memory).
+  public static func importGraph(from source: ArraySource, options: ChainerImportOptions = .init()) throws -> ImportedModel {
+    let file = source.path
+    let traced = try options.arch.flatMap { $0.hasSuffix(".moeir") ? try tracedGraph($0) : nil }
+    if let a = options.arch, traced == nil, Zoo.model(named: a) == nil {
+      throw ImportError(file: file, key: nil, "unknown architecture '\(a)'; known: \(Zoo.names.joined(separator: ", ")), or a traced .moeir file")
     }
+    let pre = try choosePrefix(keys: source.keys, file: file, given: options.prefix, traced: traced)
+    let relative = source.keys.filter { $0.hasPrefix(pre) }.map { String($0.dropFirst(pre.count)) }
+    var reader = LazyArrays(source: source, prefix: pre)
 
     var graph: Graph
     var expected: [(key: String, shape: [Int])]
-    switch architecture {
-    case .srresnetGenerator:
-      let hp: SRResNetGenerator?
-      do { hp = try SRResNetGenerator.infer(shapes: shapes) } catch let e as ArchitectureError {
+    if let traced {
+      graph = traced
+      expected = traced.weights.map { ($0.name, $0.shape.fixed ?? []) }
+    } else {
+      let type: any ZooModel.Type
+      if let a = options.arch {
+        type = Zoo.model(named: a)!
+      } else {
+        let found = Zoo.candidates(keys: Set(relative))
+        guard found.count == 1 else {
+          let under = pre.isEmpty ? "" : " under '\(pre)'"
+          if found.isEmpty {
+            throw ImportError(file: file, key: nil, "cannot infer the architecture from the keys\(under) (no zoo model's signature keys all present: \(Zoo.models.map { "\($0.architecture): \($0.signatureKeys.joined(separator: ", "))" }.joined(separator: "; "))); pass --arch")
+          }
+          throw ImportError(file: file, key: nil, "keys\(under) fit several architectures (\(found.map { $0.architecture }.joined(separator: ", "))); pass --arch")
+        }
+        type = found[0]
+      }
+      let shapes = try reader.shapes(of: relative)
+      let model: (any ZooModel)?
+      do { model = try type.infer(shapes: shapes) } catch let e as ArchitectureError {
         throw ImportError(file: file, key: pre + e.key, e.message)
       }
-      guard let hp else {
-        let missing = shapes["fc/W"] == nil ? "fc/W" : "res/0/c1/W"
-        throw ImportError(file: file, key: pre + missing, "missing; srresnet-generator needs it")
+      guard let model else {
+        let missing = type.signatureKeys.first { shapes[$0] == nil } ?? type.signatureKeys[0]
+        if relative.contains(missing) { _ = try reader.array(missing) }  // present but unreadable: its own error
+        throw ImportError(file: file, key: pre + missing, "missing; \(type.architecture) needs it")
       }
-      graph = hp.graph(bnEps: bnEps)
-      expected = hp.parameters
+      graph = model.graph(bnEps: options.bnEps)
+      graph.metadata["model"] = model.description
+      expected = model.parameters
     }
-    graph.metadata["bn_eps"] = "\(bnEps)"
+    graph.metadata["bn_eps"] = "\(options.bnEps)"
+    graph.metadata["source"] = URL(fileURLWithPath: file).lastPathComponent
+    if !pre.isEmpty { graph.metadata["prefix"] = pre }
+    let what = graph.metadata["model"] ?? graph.metadata["arch"] ?? graph.name
 
     var notes: [String] = []
     for (key, shape) in expected {
       let full = pre + key
-      guard let a = arrays[full] else {
-        throw ImportError(file: file, key: full, "missing; \(describe(graph)) expects shape \(shape)")
+      guard source.keys.contains(full) || reader.cache[key] != nil else {
+        throw ImportError(file: file, key: full, "missing; \(what) expects shape \(shape)")
       }
+      let a = try reader.array(key)
       guard a.shape == shape else {
-        throw ImportError(file: file, key: full, "shape \(a.shape), expected \(shape) for \(describe(graph))")
+        throw ImportError(file: file, key: full, "shape \(a.shape), expected \(shape) for \(what)")
       }
       guard a.dtype.isFloatingPoint else {
         throw ImportError(file: file, key: full, "dtype \(a.dtype.descr), expected a float array (float32)")
       }
       if a.dtype != .float32 { notes.append("\(full): converted \(a.dtype.descr) to float32") }
       let values: [Float]
-      do { values = try a.floats() } catch {
-        throw ImportError(file: file, key: full, "\(error)")
-      }
+      do { values = try a.floats() } catch { throw ImportError(file: file, key: full, "\(error)") }
       graph.initializers[key] = Tensor(shape: shape, data: values)
     }
+
+    // BN counters ("…/N") of the layers we read are kept for export; everything else is unused.
     let used = Set(expected.map { pre + $0.key })
-    // BN counters ("…/N") belong to the layers we read; everything else is unused.
-    let unused = arrays.keys.filter { k in
-      !used.contains(k) && !(k.hasSuffix("/N") && used.contains(String(k.dropLast(2)) + "/gamma"))
-    }.sorted()
-    return ImportedModel(graph: graph, prefix: pre, unusedKeys: unused, notes: notes)
+    var counters: [String: NpyArray] = [:]
+    var unused: [String] = []
+    for k in source.keys where !used.contains(k) {
+      if k.hasPrefix(pre), k.hasSuffix("/N"), used.contains(String(k.dropLast(2)) + "/avg_mean") {
+        let rel = String(k.dropFirst(pre.count))
+        counters[rel] = try? reader.array(rel)
+      } else {
+        unused.append(k)
+      }
+    }
+    if options.strict && !unused.isEmpty {
+      throw ImportError(file: file, key: unused[0], "not used by \(what) (--strict; \(unused.count) unused key(s))")
+    }
+    return ImportedModel(graph: graph, prefix: pre, unusedKeys: unused, notes: notes, counters: counters)
   }
 
-  static func describe(_ g: Graph) -> String {
-    let m = g.metadata
-    return "\(m["arch"] ?? g.name) C=\(m["channels"] ?? "?") B=\(m["blocks"] ?? "?") U=\(m["upsamplings"] ?? "?") n=\(m["input_length"] ?? "?")"
+  /// Imports from arrays in memory (tests).
+  public static func importGraph(arrays: [String: NpyArray], file: String, arch: String? = nil, prefix: String? = nil,
+                                 bnEps: Float = chainerBatchNormEps) throws -> ImportedModel {
+    try importGraph(from: InMemoryArrays(path: file, arrays: arrays), options: .init(arch: arch, prefix: prefix, bnEps: bnEps))
   }
 
-  /// The given prefix (normalised to end in "/"), or the one known prefix under which a model root sits.
-  static func choosePrefix(keys: [String], file: String, given: String?) throws -> String {
+  /// The graph of a traced model (IR text from `Converters/chainer/trace.py`), without weights.
+  static func tracedGraph(_ path: String) throws -> Graph {
+    let url = URL(fileURLWithPath: path)
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+      throw ImportError(file: path, key: nil, "cannot read the traced architecture (IR text expected)")
+    }
+    do {
+      var g = try IRText.parse(text, source: path)
+      g.metadata["arch"] = g.metadata["arch"] ?? "traced"
+      g.metadata["model"] = "traced \(url.lastPathComponent)"
+      try g.verify()
+      return g
+    } catch let e as IRError {
+      throw ImportError(file: path, key: nil, e.description)
+    }
+  }
+
+  /// The given prefix (normalised to end in "/"), or the one subtree that holds a whole model.
+  static func choosePrefix(keys: [String], file: String, given: String?, traced: Graph?) throws -> String {
     if var p = given {
       if !p.isEmpty && !p.hasSuffix("/") { p += "/" }
-      guard keys.contains(where: { $0.hasPrefix(p) }) else {
-        throw ImportError(file: file, key: nil, "no key starts with prefix '\(p)'")
+      guard p.isEmpty || keys.contains(where: { $0.hasPrefix(p) }) else {
+        let roots = Set(keys.compactMap { $0.split(separator: "/").first.map(String.init) }).sorted().prefix(8)
+        throw ImportError(file: file, key: nil, "no key starts with prefix '\(p)' (top-level names: \(roots.joined(separator: ", ")))")
       }
       return p
     }
-    let roots = ["fc/W", "res/0/c1/W"]
-    let candidates = Set(keys.compactMap { k -> String? in
-      for r in roots where k.hasSuffix(r) { return String(k.dropLast(r.count)) }
-      return nil
-    }).filter { $0.isEmpty || $0.hasSuffix("/") }
+    let keySet = Set(keys)
+    let signatures: [[String]] = traced.map { [$0.weights.map(\.name)] } ?? Zoo.models.map { $0.signatureKeys }
+    var candidates = Set<String>()
+    for sig in signatures {
+      guard let anchor = sig.first else { continue }
+      for k in keys where k.hasSuffix(anchor) {
+        let p = String(k.dropLast(anchor.count))
+        if (p.isEmpty || p.hasSuffix("/")) && sig.allSatisfy({ keySet.contains(p + $0) }) { candidates.insert(p) }
+      }
+    }
     if candidates.count == 1 { return candidates.first! }
     if candidates.count > 1 {
       throw ImportError(file: file, key: nil, "several models in one file (prefixes \(candidates.sorted().map { "'\($0)'" }.joined(separator: ", "))); choose one with --prefix")
     }
     return ""
+  }
+}
+
+/// Reads arrays under a prefix once, remembering what it read.
+struct LazyArrays {
+  let source: ArraySource
+  let prefix: String
+  var cache: [String: NpyArray] = [:]
+
+  mutating func array(_ relative: String) throws -> NpyArray {
+    if let a = cache[relative] { return a }
+    let a = try source.array(prefix + relative)
+    cache[relative] = a
+    return a
+  }
+
+  /// Shapes of the given keys; unreadable arrays (e.g. a pickled None) are left out and reported only if needed.
+  mutating func shapes(of keys: [String]) throws -> [String: [Int]] {
+    var out: [String: [Int]] = [:]
+    for k in keys { if let a = try? array(k) { out[k] = a.shape } }
+    return out
   }
 }

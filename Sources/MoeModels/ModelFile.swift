@@ -1,37 +1,42 @@
-// ModelFile: opens any model file MoeKit reads (Chainer NPZ, IR text + weights) and writes IR text.
+// ModelFile: opens any model file MoeKit reads (Chainer NPZ/HDF5, IR text + weights) and writes them by extension.
 import Foundation
 import MoeFormats
 import MoeIR
 
 /// Reading and writing model files by extension.
 public enum ModelFile {
-  /// Options for reading Chainer checkpoints.
-  public struct ChainerOptions {
-    public var arch: String?
-    public var prefix: String?
-    public var bnEps: Float
-    public init(arch: String? = nil, prefix: String? = nil, bnEps: Float = chainerBatchNormEps) {
-      self.arch = arch
-      self.prefix = prefix
-      self.bnEps = bnEps
-    }
-  }
+  /// Extensions `load` understands.
+  public static let readable = ["npz", "h5", "hdf5", "moeir"]
+  /// Extensions `write` understands.
+  public static let writable = ["moeir", "npz", "h5", "hdf5"]
 
-  /// Loads a model as a graph with its weights: `.npz` (Chainer) or `.moeir` (IR text, weights beside it).
-  public static func load(_ url: URL, options: ChainerOptions = .init()) throws -> ImportedModel {
+  /// Loads a model as a graph with its weights.
+  public static func load(_ url: URL, options: ChainerImportOptions = .init()) throws -> ImportedModel {
     let path = url.path
-    guard FileManager.default.fileExists(atPath: path) else {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
       throw ImportError(file: path, key: nil, "no such file")
     }
     switch url.pathExtension.lowercased() {
     case "npz":
-      let npz = try NPZFile(url: url)
-      return try ChainerImporter.importGraph(arrays: try npz.readAll(), file: path, arch: options.arch,
-                                             prefix: options.prefix, bnEps: options.bnEps)
+      return try ChainerImporter.importGraph(from: try NPZFile(url: url), options: options)
+    case "h5", "hdf5":
+      return try ChainerImporter.importGraph(from: try HDF5File(url: url), options: options)
     case "moeir":
       return ImportedModel(graph: try loadIR(url), prefix: "", unusedKeys: [], notes: [])
     default:
-      throw ImportError(file: path, key: nil, "unknown model format '.\(url.pathExtension)'; expected .npz (Chainer) or .moeir (IR text)")
+      throw ImportError(file: path, key: nil, "unknown model format '.\(url.pathExtension)'; expected \(readable.map { "." + $0 }.joined(separator: ", "))")
+    }
+  }
+
+  /// Writes `model` by the extension of `url`: `.moeir` (IR text + weights beside it), `.npz` or `.h5` (Chainer layout).
+  public static func write(_ model: ImportedModel, to url: URL) throws {
+    switch url.pathExtension.lowercased() {
+    case "moeir": try writeIR(model.graph, to: url)
+    case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
+    case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
+    default:
+      throw ImportError(file: url.path, key: nil, "unsupported output format '.\(url.pathExtension)'; supported: \(writable.map { "." + $0 }.joined(separator: ", "))")
     }
   }
 

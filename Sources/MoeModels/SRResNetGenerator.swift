@@ -2,7 +2,7 @@
 import MoeIR
 
 /// Hyper-parameters of the SRResNet-like generator (CONTRACTS.md §3).
-public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
+public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
   /// Channels.
   public var channels: Int
   /// Residual blocks.
@@ -13,6 +13,7 @@ public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
   public var inputLength: Int
 
   public static let architecture = "srresnet-generator"
+  public static let signatureKeys = ["fc/W", "bn0/gamma", "cm/W", "out/W"]
   /// The paper's generator: C = 64, B = 16, U = 3, n = 162.
   public static let paper = SRResNetGenerator(channels: 64, blocks: 16, upsamplings: 3, inputLength: 162)
 
@@ -29,32 +30,31 @@ public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
   /// Every parameter key (relative to the model root) and its shape, in Chainer's layout.
   public var parameters: [(key: String, shape: [Int])] {
     let c = channels
-    var p: [(String, [Int])] = [("fc/W", [c * 256, inputLength]), ("fc/b", [c * 256])]
-    func bn(_ name: String, _ n: Int) { for f in ["gamma", "beta", "avg_mean", "avg_var"] { p.append(("\(name)/\(f)", [n])) } }
-    func conv(_ name: String, _ o: Int, _ i: Int, _ k: Int) { p.append(("\(name)/W", [o, i, k, k])); p.append(("\(name)/b", [o])) }
-    bn("bn0", c)
+    var p = ParameterList()
+    p.layer("fc", [c * 256, inputLength], bias: c * 256)
+    p.batchNorm("bn0", c)
     for i in 0..<blocks {
-      conv("res/\(i)/c1", c, c, 3)
-      bn("res/\(i)/b1", c)
-      conv("res/\(i)/c2", c, c, 3)
-      bn("res/\(i)/b2", c)
+      p.layer("res/\(i)/c1", [c, c, 3, 3], bias: c)
+      p.batchNorm("res/\(i)/b1", c)
+      p.layer("res/\(i)/c2", [c, c, 3, 3], bias: c)
+      p.batchNorm("res/\(i)/b2", c)
     }
-    conv("cm", c, c, 3)
-    bn("bnm", c)
+    p.layer("cm", [c, c, 3, 3], bias: c)
+    p.batchNorm("bnm", c)
     for j in 0..<upsamplings {
-      conv("up/\(j)/c", 4 * c, c, 3)
-      bn("up/\(j)/b", c)
+      p.layer("up/\(j)/c", [4 * c, c, 3, 3], bias: 4 * c)
+      p.batchNorm("up/\(j)/b", c)
     }
-    conv("out", 3, c, 9)
-    return p
+    p.layer("out", [3, c, 9, 9], bias: 3)
+    return p.items
   }
 
   /// Hyper-parameters read off a checkpoint's shapes (keys relative to the model root).
   /// Returns nil when the key set does not look like this architecture; throws on contradictions.
   public static func infer(shapes: [String: [Int]]) throws -> SRResNetGenerator? {
-    guard let fc = shapes["fc/W"], shapes["res/0/c1/W"] != nil || shapes["cm/W"] != nil else { return nil }
+    guard let fc = shapes["fc/W"], shapes["cm/W"] != nil else { return nil }
     guard fc.count == 2, fc[0] % 256 == 0, fc[0] > 0 else {
-      throw ArchitectureError(key: "fc/W", message: "shape \(fc), expected (C·256, n)")
+      throw ArchitectureError(key: "fc/W", "shape \(fc), expected (C·256, n)")
     }
     var b = 0
     while shapes["res/\(b)/c1/W"] != nil { b += 1 }
@@ -72,10 +72,8 @@ public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
     g.weights = parameters.map { ValueInfo(name: $0.key, shape: Shape($0.shape)) }
     let c = channels
     let conv3 = Op.conv2d(ConvAttrs(pads: [1, 1, 1, 1]))
-    func bn(_ x: String, _ name: String) -> String {
-      g.add(.batchNorm(eps: bnEps), [x] + ["gamma", "beta", "avg_mean", "avg_var"].map { "\(name)/\($0)" }, name: name)
-    }
-    func conv(_ x: String, _ name: String, _ op: Op = conv3) -> String { g.add(op, [x, "\(name)/W", "\(name)/b"], name: name) }
+    func bn(_ x: String, _ name: String) -> String { g.chainerBatchNorm(x, name, eps: bnEps) }
+    func conv(_ x: String, _ name: String, _ op: Op = conv3) -> String { g.chainerLayer(op, x, name) }
 
     var h = g.add(.linear, ["z", "fc/W", "fc/b"], name: "fc")
     h = g.add(.reshape(shape: [-1, c, 16, 16]), [h], name: "fc/reshape")
@@ -101,12 +99,3 @@ public struct SRResNetGenerator: Hashable, Sendable, CustomStringConvertible {
   }
 }
 
-/// Chainer's BatchNormalization default eps (not stored in checkpoints).
-public let chainerBatchNormEps: Float = 2e-5
-
-/// A checkpoint contradicts the architecture at `key`.
-public struct ArchitectureError: Error, CustomStringConvertible {
-  public var key: String
-  public var message: String
-  public var description: String { "key '\(key)': \(message)" }
-}
