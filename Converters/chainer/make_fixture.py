@@ -1,25 +1,33 @@
-# Writes a seeded zoo checkpoint with non-trivial BatchNorm state plus Chainer's outputs for given inputs.
-"""Fixture maker: a Chainer checkpoint, inputs ``z_b{b}.npy`` and Chainer outputs ``out_b{b}.npy``.
+# Writes a seeded zoo checkpoint (optionally with trainer-snapshot quirks) plus Chainer's outputs for given inputs.
+"""Fixture maker: a Chainer checkpoint, inputs and Chainer's outputs, described by ``fixture.json``.
 
-The model is built with Chainer's default (seeded) initialisers, then made
-non-trivial but well-scaled in one calibration forward pass (test mode):
+Architectures (hyper-parameter options, CONTRACTS.md §3):
 
-* every bias gets small random values;
-* every BatchNormalization gets gamma ~ U(0.5, 1.5), beta ~ N(0, 0.1), an
-  integer ``N``, and running statistics near the true statistics of its input
-  (``avg_mean = mean + 0.1 * N(0, 1) * std``, ``avg_var = var * U(0.5, 1.5)``),
-  layer by layer, so later layers see the already-perturbed earlier ones;
-* the last convolution is rescaled so the pre-tanh output has a chosen standard
-  deviation (default 0.5), which keeps tanh out of saturation.
+* ``srresnet-generator``  ``--C --B --U --n``   input ``z``, output ``out``
+* ``acgan-discriminator`` ``--widths --size --tags``   input ``x``, outputs ``adv``, ``cls``
+* ``dcgan-generator``     ``--C --n``   input ``z``, output ``out``
 
-Outputs are computed in test mode one sample at a time by default (``--chunk``,
-see ``run_test_mode``); ``--chunk 0`` runs each batch in a single forward.
+For each ``--batch b`` it writes ``{input}_b{b}.npy`` and ``{output}_b{b}.npy``
+(generator inputs: 128 N(0, 1) noise values then +-1 tags; discriminator
+inputs: U(-1, 1) images). The model is made non-trivial but well-scaled first
+(see ``fixture_calibrate``); outputs are computed in test mode, ``--chunk``
+samples per forward (``--chunk 0``: a whole batch at once).
+
+Checkpoint quirks:
+
+* ``--format npz|h5`` and ``--prefix P`` (NPZ key prefix / HDF5 group path);
+* ``--snapshot``: a real ``chainer.training.Trainer`` snapshot (NPZ) holding
+  this model and a small companion of the other role under
+  ``updater/model:gen/`` and ``updater/model:dis/``, plus Adam state
+  (``updater/optimizer:gen/...``), iterator, triggers and LogReport state;
+* ``--lazy KEY`` (repeatable): that parameter is saved uninitialised;
+* ``--dtype float64|float16``: every float array is stored in that dtype; for
+  float16 the outputs come from the weights rounded to float16.
 
 Example::
 
-    Converters/py Converters/chainer/make_fixture.py --arch srresnet-generator \\
-        --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --batch 16 --out /tmp/fx \\
-        --prefix updater/model:main/
+    Converters/py Converters/chainer/make_fixture.py --arch acgan-discriminator \\
+        --widths 16,32 --size 32 --tags 5 --batch 1 --batch 4 --out /tmp/fx
 
 Prints one JSON line summarising what was written (also saved as ``fixture.json``).
 """
@@ -33,17 +41,20 @@ import time
 import numpy as np
 
 import chainer
-import chainer.links as L
-from chainer.serializers import DictionarySerializer, HDF5Serializer
 
+import checkpoint_io
+import fixture_calibrate
 import moe_zoo
+import trainer_snapshot
 
 #: Number of leading N(0, 1) noise entries in a generator input; the rest are +-1 tags.
 NOISE_LENGTH = 128
 #: Probability that a sampled tag is on (+1).
 TAG_ON_PROBABILITY = 0.25
-#: Standard deviation of the random biases given to Linear / Convolution2D links.
-BIAS_STD = 0.05
+#: Samples in the calibration forward, by role (the discriminator's 1-wide head needs more).
+DEFAULT_CALIB_BATCH = {"generator": 2, "discriminator": 8}
+#: Version of the fixture.json layout.
+FIXTURE_SCHEMA = 1
 
 
 def sample_z(rng, batch, n):
@@ -55,78 +66,22 @@ def sample_z(rng, batch, n):
     return z
 
 
-class _Calibrator(chainer.LinkHook):
-    """Link hook that perturbs each BatchNormalization around its input statistics
-    just before it runs, and records the pre-tanh output of ``out_link``."""
-
-    name = "moekit_bn_calibrator"
-
-    def __init__(self, rng, out_link):
-        self.rng = rng
-        self.out_link = out_link
-        self.pre_tanh = None
-
-    def forward_preprocess(self, args):
-        link = args.link
-        if not isinstance(link, L.BatchNormalization):
-            return
-        x = args.args[0]
-        x = np.asarray(getattr(x, "array", x), dtype=np.float64)
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-        size = mean.shape
-        rng = self.rng
-        link.gamma.array[...] = rng.uniform(0.5, 1.5, size)
-        link.beta.array[...] = rng.normal(0.0, 0.1, size)
-        link.avg_mean[...] = mean + 0.1 * rng.standard_normal(size) * np.sqrt(var)
-        link.avg_var[...] = var * rng.uniform(0.5, 1.5, size)
-        link.N = int(rng.randint(100, 10000))
-
-    def forward_postprocess(self, args):
-        if args.link is self.out_link:
-            self.pre_tanh = np.array(args.out.array)
+def sample_inputs(model, role, rng, batch):
+    """The model's inputs for ``batch`` samples, as a tuple in forward order."""
+    if role == "generator":
+        return (sample_z(rng, batch, model.n),)
+    size = model.size
+    return (rng.uniform(-1.0, 1.0, (batch, 3, size, size)).astype(np.float32),)
 
 
-def build_model(arch, C, B, U, n, seed):
+def build_model(arch, seed, **hyper):
     """Builds a zoo model with Chainer's default initialisers seeded by ``seed``."""
     np.random.seed(seed)
-    return moe_zoo.ARCHITECTURES[arch](C=C, B=B, U=U, n=n)
+    return moe_zoo.build(arch, **hyper)
 
 
-def calibrate(model, rng, calib_batch, out_std):
-    """Randomises biases and BN state (see module doc); returns the final pre-tanh std."""
-    for link in model.links():
-        if isinstance(link, (L.Linear, L.Convolution2D)) and link.b is not None:
-            link.b.array[...] = rng.normal(0.0, BIAS_STD, link.b.shape)
-    z = sample_z(rng, calib_batch, model.n)
-    hook = _Calibrator(rng, model.out)
-    with chainer.using_config("train", False), chainer.no_backprop_mode(), hook:
-        model(z)
-    scale = out_std / float(hook.pre_tanh.std())
-    model.out.W.array *= scale
-    model.out.b.array *= scale
-    return float(hook.pre_tanh.std() * scale)
-
-
-def save_checkpoint(model, path, prefix, fmt):
-    """Saves like ``chainer.serializers.save_npz`` / ``save_hdf5``, under ``prefix`` if given."""
-    if fmt == "npz":
-        if prefix:
-            serializer = DictionarySerializer(path=prefix)
-            serializer.save(model)
-            np.savez_compressed(path, **serializer.target)
-        else:
-            chainer.serializers.save_npz(path, model)
-    else:
-        import h5py
-
-        with h5py.File(path, "w") as f:
-            group = f.require_group(prefix.strip("/")) if prefix else f
-            HDF5Serializer(group).save(model)
-
-
-def run_test_mode(model, z, chunk=0):
-    """Chainer's output in test mode, as float32 numpy.
+def run_test_mode(model, *inputs, chunk=0):
+    """Chainer's test-mode output(s) as float32 numpy (a tuple when the model returns one).
 
     With ``chunk`` > 0 the batch is run ``chunk`` samples at a time. Test-mode
     BatchNorm makes samples independent, so only float rounding changes (a few
@@ -134,10 +89,15 @@ def run_test_mode(model, z, chunk=0):
     times faster and in a fraction of the memory (the 9x9 ``out`` layer's
     column buffer is ~340 MB per sample at 128x128).
     """
-    step = chunk if chunk > 0 else len(z)
+    total = len(inputs[0])
+    step = chunk if chunk > 0 else total
+    parts = []
     with chainer.using_config("train", False), chainer.no_backprop_mode():
-        parts = [model(z[i:i + step]).array for i in range(0, len(z), step)]
-    return np.concatenate(parts).astype(np.float32, copy=False)
+        for i in range(0, total, step):
+            y = model(*(x[i:i + step] for x in inputs))
+            parts.append(tuple(v.array for v in y) if isinstance(y, tuple) else (y.array,))
+    outs = tuple(np.concatenate(p).astype(np.float32, copy=False) for p in zip(*parts))
+    return outs if len(outs) > 1 else outs[0]
 
 
 def output_stats(y):
@@ -153,66 +113,149 @@ def output_stats(y):
     }
 
 
-def make_fixture(arch, C, B, U, n, seed, batches, out_dir, prefix="", fmt="npz",
-                 calib_batch=2, out_std=0.5, chunk=1):
-    """Writes the checkpoint, inputs and outputs into ``out_dir``; returns the summary dict."""
+def write_batch(out_dir, spec, inputs, outputs, batch):
+    """Saves one batch's inputs and outputs as ``NAME_b{batch}.npy``; returns its fixture.json entry."""
+    entry = {"batch": batch, "inputs": [], "outputs": []}
+    for kind, names, arrays in (("inputs", spec.inputs, inputs), ("outputs", spec.outputs, outputs)):
+        for name, array in zip(names, arrays):
+            file = "%s_b%d.npy" % (name, batch)
+            np.save(os.path.join(out_dir, file), array)
+            item = {"name": name, "file": file, "shape": list(array.shape)}
+            if kind == "outputs":
+                item["stats"] = output_stats(array)
+            entry[kind].append(item)
+    return entry
+
+
+def symbolic(entries):
+    """``[{name, shape}]`` with the batch extent replaced by the symbol ``N``."""
+    return [{"name": e["name"], "shape": ["N"] + e["shape"][1:]} for e in entries]
+
+
+def prepare_checkpoint(model, role, dtype, lazy, trainer, optimizers):
+    """Applies the dtype and lazy quirks to the live objects that will be saved."""
+    if dtype != "float32":
+        if trainer is None:
+            checkpoint_io.cast_floats(model, dtype)
+        else:
+            for name, opt in optimizers.items():
+                checkpoint_io.cast_floats(opt.target, dtype, opt)
+    own_optimizer = optimizers.get(trainer_snapshot.role_key(role)) if trainer else None
+    for key in lazy:
+        checkpoint_io.make_lazy(model, key, own_optimizer)
+
+
+def make_fixture(arch, out_dir, batches=(1, 16), seed=0, prefix="", fmt="npz", dtype="float32",
+                 snapshot=False, lazy=(), calib_batch=None, out_std=0.5, chunk=1, **hyper):
+    """Writes the checkpoint, inputs, outputs and ``fixture.json`` into ``out_dir``; returns the summary."""
     start = time.time()
+    spec = moe_zoo.ARCHITECTURES[arch]
+    if dtype not in checkpoint_io.CHECKPOINT_DTYPES:
+        raise ValueError("unknown dtype %r" % dtype)
+    if snapshot and (prefix or fmt != "npz"):
+        raise ValueError("--snapshot writes an NPZ trainer snapshot; its prefix is fixed")
     os.makedirs(out_dir, exist_ok=True)
-    model = build_model(arch, C, B, U, n, seed)
+    model = build_model(arch, seed, **hyper)
+    checkpoint_io.check_params(model, lazy)
+    trainer, optimizers = (trainer_snapshot.train_one_iteration(model, spec.role)
+                           if snapshot else (None, {}))
+    if snapshot:
+        prefix = trainer_snapshot.snapshot_prefix(spec.role)
+
     rng = np.random.RandomState(seed)
-    pre_tanh_std = calibrate(model, rng, calib_batch, out_std)
+    calib = sample_inputs(model, spec.role, rng, calib_batch or DEFAULT_CALIB_BATCH[spec.role])
+    achieved = fixture_calibrate.calibrate(model, rng, calib, spec.role, spec.last, out_std)
+    if dtype == "float16":
+        checkpoint_io.round_to_float16(model)
 
-    checkpoint = os.path.join(out_dir, "model." + ("npz" if fmt == "npz" else "h5"))
-    save_checkpoint(model, checkpoint, prefix, fmt)
-
-    outputs = []
+    entries = []
     for b in batches:
-        z = sample_z(rng, b, n)
-        y = run_test_mode(model, z, chunk)
-        z_path = os.path.join(out_dir, "z_b%d.npy" % b)
-        y_path = os.path.join(out_dir, "out_b%d.npy" % b)
-        np.save(z_path, z)
-        np.save(y_path, y)
-        entry = {"batch": b, "z": z_path, "z_shape": list(z.shape),
-                 "out": y_path, "out_shape": list(y.shape)}
-        entry.update(output_stats(y))
-        outputs.append(entry)
+        inputs = sample_inputs(model, spec.role, rng, b)
+        outputs = run_test_mode(model, *inputs, chunk=chunk)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        entries.append(write_batch(out_dir, spec, inputs, outputs, b))
+
+    hyper_used = moe_zoo.hyper_parameters(model)
+    prepare_checkpoint(model, spec.role, dtype, lazy, trainer, optimizers)
+    name = "snapshot_iter_1.npz" if snapshot else "model." + fmt
+    checkpoint_io.save_checkpoint(trainer if snapshot else model,
+                                  os.path.join(out_dir, name), "" if snapshot else prefix, fmt)
 
     summary = {
-        "arch": arch, "C": C, "B": B, "U": U, "n": n, "seed": seed,
-        "prefix": prefix, "format": fmt, "checkpoint": checkpoint, "chunk": chunk,
-        "bn_eps": moe_zoo.CHAINER_BN_EPS, "pre_tanh_std": pre_tanh_std,
-        "outputs": outputs, "seconds": round(time.time() - start, 3),
+        "schema": FIXTURE_SCHEMA, "arch": arch, "role": spec.role, "hyper": hyper_used,
+        "seed": seed, "dir": os.path.abspath(out_dir), "checkpoint": name, "format": fmt,
+        "prefix": prefix, "dtype": dtype, "snapshot": bool(snapshot), "lazy": list(lazy),
+        "bn_eps": moe_zoo.CHAINER_BN_EPS, "chunk": chunk, "calibration": achieved,
+        "inputs": symbolic(entries[0]["inputs"]) if entries else [],
+        "outputs": symbolic(entries[0]["outputs"]) if entries else [],
+        "batches": entries, "seconds": round(time.time() - start, 3),
     }
     with open(os.path.join(out_dir, "fixture.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
 
 
-def main(argv=None):
-    """Command-line entry point."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def hyper_options():
+    """``{option name: (HyperParameter, [architectures using it])}`` over the zoo."""
+    options = {}
+    for arch, spec in sorted(moe_zoo.ARCHITECTURES.items()):
+        for h in spec.hyper:
+            options.setdefault(h.name, (h, []))[1].append(arch)
+    return options
+
+
+def parse_args(argv):
+    """Parses the command line; returns (args, hyper-parameter dict for the chosen arch)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[2:]))
     p.add_argument("--arch", default="srresnet-generator", choices=sorted(moe_zoo.ARCHITECTURES))
-    p.add_argument("--C", type=int, default=64, help="channel width")
-    p.add_argument("--B", type=int, default=16, help="residual blocks")
-    p.add_argument("--U", type=int, default=3, help="x2 upsamplings")
-    p.add_argument("--n", type=int, default=162, help="input length (128 noise + tags)")
+    options = hyper_options()
+    for name, (h, archs) in options.items():
+        p.add_argument("--" + name, type=h.parse, default=None,
+                       help="%s (%s)" % (h.help, ", ".join(archs)))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, action="append",
                    help="batch size of an input/output pair; repeatable (default: 1 and 16)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--prefix", default="", help="key prefix, e.g. updater/model:main/")
+    p.add_argument("--prefix", default="", help="key prefix / HDF5 group, e.g. updater/model:main/")
     p.add_argument("--format", default="npz", choices=["npz", "h5"])
-    p.add_argument("--calib-batch", type=int, default=2, help="batch used to calibrate BN stats")
-    p.add_argument("--out-std", type=float, default=0.5, help="target pre-tanh std")
+    p.add_argument("--dtype", default="float32", choices=checkpoint_io.CHECKPOINT_DTYPES,
+                   help="dtype of the checkpoint's float arrays")
+    p.add_argument("--snapshot", action="store_true",
+                   help="write a trainer snapshot (gen + dis + Adam state) instead of a model")
+    p.add_argument("--lazy", action="append", default=[], metavar="KEY",
+                   help="save parameter KEY (e.g. fc/W) uninitialised; repeatable")
+    p.add_argument("--calib-batch", type=int, default=None,
+                   help="batch used for calibration (default: 2 generators, 8 discriminator)")
+    p.add_argument("--out-std", type=float, default=0.5, help="target pre-tanh std (generators)")
     p.add_argument("--chunk", type=int, default=1,
                    help="samples per forward when writing outputs (0: whole batch at once)")
     args = p.parse_args(argv)
     if args.prefix and not args.prefix.endswith("/"):
         p.error("--prefix must end with '/'")
-    summary = make_fixture(args.arch, args.C, args.B, args.U, args.n, args.seed,
-                           args.batch or [1, 16], args.out, args.prefix, args.format,
-                           args.calib_batch, args.out_std, args.chunk)
+    if args.snapshot and (args.prefix or args.format != "npz"):
+        p.error("--snapshot writes an NPZ trainer snapshot (Chainer cannot write one to HDF5); "
+                "its model prefixes are fixed, so --prefix and --format h5 do not apply")
+    spec = moe_zoo.ARCHITECTURES[args.arch]
+    known = {h.name for h in spec.hyper}
+    stray = [n for n in options if getattr(args, n) is not None and n not in known]
+    if stray:
+        p.error("--%s does not apply to %s" % (", --".join(stray), args.arch))
+    hyper = {n: getattr(args, n) for n in known if getattr(args, n) is not None}
+    return args, hyper
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    args, hyper = parse_args(argv)
+    try:
+        summary = make_fixture(args.arch, args.out, args.batch or [1, 16], args.seed, args.prefix,
+                               args.format, args.dtype, args.snapshot, args.lazy, args.calib_batch,
+                               args.out_std, args.chunk, **hyper)
+    except (KeyError, ValueError) as e:
+        print("make_fixture: %s" % (e.args[0] if e.args else e), file=sys.stderr)
+        return 1
     print(json.dumps(summary))
     return 0
 
