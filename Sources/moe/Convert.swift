@@ -6,22 +6,26 @@ import MoeModels
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")
 
-  @Argument(help: "Input model: Chainer .npz or IR text .moeir.")
+  @Argument(help: "Input model: Chainer .npz / .h5, or IR text .moeir.")
   var input: String
 
-  @Option(name: .shortAndLong, help: "Output file: .moeir (IR text; weights beside it as NAME.weights.npz).")
+  @Option(name: .shortAndLong, help: "Output: .moeir (IR text; weights beside it as NAME.weights.npz), .npz or .h5 (Chainer layout).")
   var output: String
 
   @OptionGroup var model: ModelOptions
 
-  func run() throws {
-    let out = URL(fileURLWithPath: output)
-    guard out.pathExtension.lowercased() == "moeir" else {
-      throw ValidationError("\(output): unsupported output format '.\(out.pathExtension)'; supported: .moeir")
+  func validate() throws {
+    let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+    guard ModelFile.writable.contains(ext) else {
+      throw ValidationError("\(output): unsupported output format '.\(ext)'; supported: \(ModelFile.writable.map { "." + $0 }.joined(separator: ", "))")
     }
+  }
+
+  func run() throws {
     let m = try model.load(input)
-    try ModelFile.writeIR(m.graph, to: out)
+    try ModelFile.write(m, to: URL(fileURLWithPath: output))
     let prefix = m.prefix.isEmpty ? "" : " (prefix '\(m.prefix)')"
-    print("\(input)\(prefix) → \(output): \(m.graph.metadata["arch"] ?? m.graph.name), \(m.graph.nodes.count) nodes, \(m.graph.parameterCount) parameters")
+    let what = m.graph.metadata["model"] ?? m.graph.metadata["arch"] ?? m.graph.name
+    print("\(input)\(prefix) → \(output): \(what), \(m.graph.nodes.count) nodes, \(m.graph.parameterCount) parameters")
   }
 }

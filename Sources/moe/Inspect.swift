@@ -1,4 +1,4 @@
-// moe inspect: what a file holds (keys, shapes, dtypes, bytes), its prefix and inferred architecture.
+// moe inspect: what a file holds (keys, shapes, dtypes, bytes, the layer each key feeds), prefix and architecture.
 import ArgumentParser
 import Foundation
 import MoeFormats
@@ -8,7 +8,7 @@ import MoeModels
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show a checkpoint's keys and the architecture inferred from them.")
 
-  @Argument(help: "A Chainer .npz, an IR text .moeir, or a .npy.")
+  @Argument(help: "A Chainer .npz / .h5, an IR text .moeir, or a .npy.")
   var file: String
 
   @OptionGroup var model: ModelOptions
@@ -28,37 +28,47 @@ struct Inspect: ParsableCommand {
       for i in g.inputs { print("  input \(i.name): \(i.dtype.rawValue)\(i.shape)") }
       for o in g.outputs { print("  output \(o)") }
       print("  ops: " + counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+    case "h5", "hdf5":
+      try inspect(source: try HDF5File(url: url))
     default:
-      try inspectNPZ(url)
+      try inspect(source: try NPZFile(url: url))
     }
   }
 
-  func inspectNPZ(_ url: URL) throws {
-    let npz = try NPZFile(url: url)
-    var arrays: [String: NpyArray] = [:]
+  func inspect(source: ArraySource) throws {
+    // Map each key to the layer that reads it, when the architecture is recognised.
+    var layerOf: [String: String] = [:]
+    var summary: [String] = []
+    do {
+      let m = try ChainerImporter.importGraph(from: source, options: model.importOptions)
+      for n in m.graph.nodes { for i in n.inputs where m.graph.initializers[i] != nil { layerOf[m.prefix + i] = "\(n.name) (\(n.op.name))" } }
+      for k in m.counters.keys { layerOf[m.prefix + k] = "counter" }
+      summary.append("prefix: '\(m.prefix)'")
+      summary.append("architecture: \(m.graph.metadata["model"] ?? m.graph.name) (\(m.graph.parameterCount) parameters)")
+      summary.append("unused keys: " + (m.unusedKeys.isEmpty ? "none" : "\(m.unusedKeys.count): " + m.unusedKeys.joined(separator: ", ")))
+      summary += m.notes.map { "note: \($0)" }
+    } catch {
+      summary.append("architecture: not recognised: \(error)")
+    }
+    print("\(source.path): \(source.keys.count) keys")
+    let width = min(56, source.keys.map(\.count).max() ?? 0)
     var total = 0
-    print("\(file): \(npz.keys.count) keys")
-    let width = min(48, npz.keys.map(\.count).max() ?? 0)
-    for k in npz.keys {
+    for k in source.keys {
+      let name = k.padding(toLength: max(width, k.count), withPad: " ", startingAt: 0)
       do {
-        let a = try npz.array(k)
-        arrays[k] = a
+        let a = try source.array(k)
         total += a.data.count
-        print("  " + k.padding(toLength: max(width, k.count), withPad: " ", startingAt: 0) + "  \(a.dtype.descr.padding(toLength: 4, withPad: " ", startingAt: 0))  \(a.shape)  \(a.data.count) B")
+        let shape = "\(a.shape)".padding(toLength: 18, withPad: " ", startingAt: 0)
+        print("  \(name)  \(a.dtype.descr.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shape) \(String(a.data.count).leftPad(10)) B  \(layerOf[k] ?? "unused")")
       } catch {
-        print("  " + k.padding(toLength: max(width, k.count), withPad: " ", startingAt: 0) + "  unreadable: \(error)")
+        print("  \(name)  unreadable: \(error)")
       }
     }
     print("  total \(total) bytes")
-    do {
-      let m = try ChainerImporter.importGraph(arrays: arrays, file: file, arch: model.arch, prefix: model.prefix, bnEps: model.bnEps)
-      let md = m.graph.metadata
-      print("prefix: '\(m.prefix)'")
-      print("architecture: \(md["arch"] ?? "?") C=\(md["channels"] ?? "?") B=\(md["blocks"] ?? "?") U=\(md["upsamplings"] ?? "?") n=\(md["input_length"] ?? "?") (\(m.graph.parameterCount) parameters)")
-      print("unused keys: " + (m.unusedKeys.isEmpty ? "none" : m.unusedKeys.joined(separator: ", ")))
-      for n in m.notes { print("note: \(n)") }
-    } catch {
-      print("architecture: not recognised: \(error)")
-    }
+    summary.forEach { print($0) }
   }
+}
+
+extension String {
+  func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

@@ -5,7 +5,7 @@ import MoeIR
 import MoeModels
 
 struct ModelOptions: ParsableArguments {
-  @Option(help: "Zoo architecture (default: inferred from the checkpoint's keys).")
+  @Option(help: "Zoo architecture (srresnet-generator, acgan-discriminator, dcgan-generator) or a traced .moeir (default: inferred from the keys).")
   var arch: String?
 
   @Option(help: "Subtree of the checkpoint holding the model (default: auto-detected).")
@@ -14,9 +14,14 @@ struct ModelOptions: ParsableArguments {
   @Option(name: .customLong("bn-eps"), help: "BatchNormalization eps for Chainer input (Chainer's default 2e-5).")
   var bnEps: Float = chainerBatchNormEps
 
+  @Flag(help: "Fail on checkpoint keys the architecture does not use.")
+  var strict = false
+
+  var importOptions: ChainerImportOptions { .init(arch: arch, prefix: prefix, bnEps: bnEps, strict: strict) }
+
   /// Loads `path` and prints notes (conversions, unused keys) to stderr.
   func load(_ path: String) throws -> ImportedModel {
-    let m = try ModelFile.load(URL(fileURLWithPath: path), options: .init(arch: arch, prefix: prefix, bnEps: bnEps))
+    let m = try ModelFile.load(URL(fileURLWithPath: path), options: importOptions)
     for n in m.notes { printErr("note: \(n)") }
     if !m.unusedKeys.isEmpty {
       let shown = m.unusedKeys.prefix(8).joined(separator: ", ")

@@ -102,3 +102,31 @@ public enum TestSupport {
   }
 
 }
+
+/// A fixture written by `Converters/chainer/make_fixture.py` (its `fixture.json`).
+public struct ChainerFixture: Decodable {
+  public struct Item: Decodable {
+    public var name: String
+    public var file: String
+  }
+  public struct Batch: Decodable {
+    public var batch: Int
+    public var inputs: [Item]
+    public var outputs: [Item]
+  }
+  public var arch: String
+  public var dir: String
+  public var checkpoint: String
+  public var prefix: String
+  public var batches: [Batch]
+
+  public var checkpointURL: URL { URL(fileURLWithPath: dir).appendingPathComponent(checkpoint) }
+  public func url(_ item: Item) -> URL { URL(fileURLWithPath: dir).appendingPathComponent(item.file) }
+
+  /// Runs make_fixture.py with `arguments` (after `--arch ARCH`) into a new folder of `parent`.
+  public static func make(_ arch: String, _ arguments: [String], in parent: URL, file: StaticString = #filePath, line: UInt = #line) throws -> ChainerFixture {
+    let dir = parent.appendingPathComponent("\(arch)-\(UUID().uuidString.prefix(6))")
+    try TestSupport.python(["Converters/chainer/make_fixture.py", "--arch", arch, "--out", dir.path] + arguments, file: file, line: line)
+    return try JSONDecoder().decode(ChainerFixture.self, from: Data(contentsOf: dir.appendingPathComponent("fixture.json")))
+  }
+}
