@@ -1,5 +1,5 @@
-# Writes a deliberately broken copy of a Chainer NPZ checkpoint, for importer error-path tests.
-"""Corrupt one key of an NPZ file.
+# Writes a deliberately broken copy of a Chainer NPZ or HDF5 checkpoint, for importer error-path tests.
+"""Corrupt one key of an NPZ or HDF5 file (by extension: ``.h5``/``.hdf5`` is HDF5).
 
 Usage::
 
@@ -9,8 +9,9 @@ Usage::
     corrupt_npz.py IN.npz OUT.npz --object KEY     # pickled None, like a lazy parameter
     corrupt_npz.py IN.npz OUT.npz --extra KEY
 
-Exactly one corruption per call. The output is written with
-``numpy.savez_compressed`` (as ``chainer.serializers.save_npz`` does).
+Exactly one corruption per call. NPZ output is written with ``numpy.savez_compressed``
+(as ``chainer.serializers.save_npz`` does); HDF5 output with h5py, one dataset per key (as
+``save_hdf5`` does), where ``--object`` becomes an empty dataset (``h5py.Empty``, Chainer's None).
 """
 
 import argparse
@@ -19,10 +20,35 @@ import sys
 import numpy as np
 
 
+def is_hdf5(path):
+    return path.endswith((".h5", ".hdf5"))
+
+
 def load_all(path):
-    """All arrays of an NPZ file as an ordered dict (pickles allowed)."""
+    """All arrays of an NPZ or HDF5 file as an ordered dict (pickles allowed)."""
+    if is_hdf5(path):
+        import h5py
+        arrays = {}
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        return arrays
     with np.load(path, allow_pickle=True) as f:
         return {k: f[k] for k in f.files}
+
+
+def save_all(path, arrays):
+    """Writes ``arrays`` as NPZ or HDF5 (by extension)."""
+    if is_hdf5(path):
+        import h5py
+        with h5py.File(path, "w") as f:
+            for k, a in arrays.items():
+                if isinstance(a, np.ndarray) and a.dtype == object:
+                    f.create_dataset(k, data=h5py.Empty("f"))
+                else:
+                    f.create_dataset(k, data=a)
+        return
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def _require(arrays, key):
@@ -77,9 +103,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     kind, arg = next((k, v) for k, v in vars(args).items()
                      if k not in ("input", "output") and v is not None)
-    arrays = corrupt(load_all(args.input), kind, arg)
-    with open(args.output, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    save_all(args.output, corrupt(load_all(args.input), kind, arg))
     return 0
 
 
