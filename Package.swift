@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "MoeFormats", targets: ["MoeFormats"]),
     .library(name: "MoeRuntime", targets: ["MoeRuntime"]),
     .library(name: "MoeModels", targets: ["MoeModels"]),
+    .library(name: "MoePasses", targets: ["MoePasses"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,8 +27,9 @@ let package = Package(
     .target(name: "MoeFormats", dependencies: ["MoeIR", "MoeHDF5Shim", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     .target(name: "MoeRuntime", dependencies: ["MoeIR", "CBLAS"]),
     .target(name: "MoeModels", dependencies: ["MoeIR", "MoeFormats"]),
+    .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .executableTarget(name: "moe", dependencies: [
-      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels",
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .target(name: "MoeTestSupport", path: "Tests/MoeTestSupport"),
@@ -35,6 +37,7 @@ let package = Package(
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats"]),
     .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR", "MoeTestSupport"]),
+    .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

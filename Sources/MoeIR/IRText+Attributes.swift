@@ -46,9 +46,30 @@ struct AttributeReader {
     if !extra.isEmpty { throw error("unknown attribute(s) \(extra.sorted().joined(separator: ", "))") }
   }
 
+  /// The op with its optional epilogue attributes (`act`, `residual`) applied.
   mutating func op(named name: String) throws -> Op {
+    let op = try coreOp(named: name)
+    var e = Epilogue.plain
+    if raw["act"] != nil {
+      guard case .scalar(let a) = try fetch("act"), let act = Activation(text: a), act != .none else {
+        throw error("attribute 'act' must be relu, tanh, sigmoid or leaky_relu:ALPHA")
+      }
+      e.activation = act
+    }
+    if raw["residual"] != nil {
+      guard case .scalar(let r) = try fetch("residual"), let placement = ResidualPlacement(rawValue: r), placement != .none else {
+        throw error("attribute 'residual' must be before or after")
+      }
+      e.residual = placement
+    }
+    if e.isPlain { return op }
+    guard let fused = op.with(epilogue: e) else { throw error("op '\(name)' cannot carry 'act' or 'residual'") }
+    return fused
+  }
+
+  mutating func coreOp(named name: String) throws -> Op {
     switch name {
-    case "linear": return .linear
+    case "linear": return .linear(.plain)
     case "matmul": return .matmul
     case "add": return .add
     case "mul": return .mul

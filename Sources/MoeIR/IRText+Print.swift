@@ -53,6 +53,14 @@ public enum IRText {
 
   /// Attributes of an op, in their canonical order.
   static func attributes(_ op: Op) -> [(String, String)] {
+    var attrs = coreAttributes(op)
+    let e = op.epilogue
+    if e.activation != .none { attrs.append(("act", e.activation.text)) }
+    if e.residual != .none { attrs.append(("residual", e.residual.rawValue)) }
+    return attrs
+  }
+
+  static func coreAttributes(_ op: Op) -> [(String, String)] {
     switch op {
     case .linear, .matmul, .add, .mul, .sub, .relu, .tanh, .sigmoid, .softplus, .identity: return []
     case .gemm(let a):

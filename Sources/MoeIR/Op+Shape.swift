@@ -44,7 +44,17 @@ public func broadcastShapes(_ a: Shape, _ b: Shape) throws -> Shape {
 
 extension Op {
   /// Output shapes for the given input shapes; throws `ShapeError` on mismatch or bad attributes.
+  /// A residual input of an epilogue must have exactly the output's shape.
   public func inferShapes(_ s: [Shape]) throws -> [Shape] {
+    let r = epilogue.residualInputs
+    let core = try inferCoreShapes(Array(s.dropLast(r)))
+    if r == 1, s.last! != core[0] {
+      throw ShapeError(.shape, "residual input is \(s.last!), expected the output shape \(core[0])")
+    }
+    return core
+  }
+
+  func inferCoreShapes(_ s: [Shape]) throws -> [Shape] {
     switch self {
     case .linear:
       let x = s[0], w = s[1]

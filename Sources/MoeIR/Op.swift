@@ -6,11 +6,14 @@ public struct ConvAttrs: Hashable, Sendable {
   public var pads: [Int]
   public var dilations: [Int]
   public var groups: Int
-  public init(strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0], dilations: [Int] = [1, 1], groups: Int = 1) {
+  public var epilogue: Epilogue
+  public init(strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0], dilations: [Int] = [1, 1], groups: Int = 1,
+              epilogue: Epilogue = .plain) {
     self.strides = strides
     self.pads = pads
     self.dilations = dilations
     self.groups = groups
+    self.epilogue = epilogue
   }
 }
 
@@ -21,13 +24,15 @@ public struct ConvTransposeAttrs: Hashable, Sendable {
   public var dilations: [Int]
   public var outputPadding: [Int]
   public var groups: Int
+  public var epilogue: Epilogue
   public init(strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0], dilations: [Int] = [1, 1],
-              outputPadding: [Int] = [0, 0], groups: Int = 1) {
+              outputPadding: [Int] = [0, 0], groups: Int = 1, epilogue: Epilogue = .plain) {
     self.strides = strides
     self.pads = pads
     self.dilations = dilations
     self.outputPadding = outputPadding
     self.groups = groups
+    self.epilogue = epilogue
   }
 }
 
@@ -69,15 +74,16 @@ public enum DepthToSpaceMode: String, Hashable, Sendable, CaseIterable {
 ///
 /// Inputs by op (optional inputs may be left off the end):
 /// - `linear`: x (N, in), W (out, in), b (out)? — y = x·Wᵀ + b (Chainer Linear; x is flattened from axis 1)
+/// - `linear`, `conv2d`, `convTranspose2d` carry an `Epilogue`; with a residual, its input comes last (after the bias).
 /// - `gemm`: A, B, C? ; `matmul`: A, B (NumPy matmul: leading dims broadcast)
-/// - `conv2d`: x (N, C, H, W), W (O, C/g, kh, kw), b (O)?
+/// - `conv2d`: x (N, C, H, W), W (O, C/g, kh, kw), b (O)?, r?
 /// - `convTranspose2d`: x (N, C, H, W), W (C, O/g, kh, kw), b (O)?
 /// - `batchNorm`: x, gamma, beta, mean, var (inference form)
 /// - `add`, `mul`, `sub`: two inputs, NumPy broadcasting
 /// - unary activations, `reshape`, `flatten`, `transpose`, `depthToSpace`, `slice`, `identity`: one input
 /// - `concat`: one or more inputs; `constant`: none
 public enum Op: Hashable, Sendable {
-  case linear
+  case linear(Epilogue)
   case gemm(GemmAttrs)
   case matmul
   case conv2d(ConvAttrs)
@@ -132,10 +138,9 @@ public enum Op: Hashable, Sendable {
   /// Allowed input counts.
   public var arity: ClosedRange<Int> {
     switch self {
-    case .linear: return 2...3
+    case .linear, .conv2d, .convTranspose2d: return (2 + epilogue.residualInputs)...(3 + epilogue.residualInputs)
     case .gemm: return 2...3
     case .matmul: return 2...2
-    case .conv2d, .convTranspose2d: return 2...3
     case .batchNorm: return 5...5
     case .add, .mul, .sub: return 2...2
     case .relu, .leakyRelu, .tanh, .sigmoid, .softplus, .reshape, .flatten, .transpose, .depthToSpace, .slice, .identity:

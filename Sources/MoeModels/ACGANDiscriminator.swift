@@ -89,8 +89,8 @@ public struct ACGANDiscriminator: ZooModel, Hashable, Sendable {
     }
     h = g.add(lrelu, [g.chainerLayer(.conv2d(ConvAttrs(strides: [2, 2], pads: [1, 1, 1, 1])), h, "last")], name: "last/lrelu")
     h = g.add(.flatten(axis: 1), [h], name: "flatten")
-    g.add(.linear, [h, "adv/W", "adv/b"], name: "adv")
-    g.add(.linear, [h, "cls/W", "cls/b"], name: "cls")
+    g.add(.linear(.plain), [h, "adv/W", "adv/b"], name: "adv")
+    g.add(.linear(.plain), [h, "cls/W", "cls/b"], name: "cls")
     g.outputs = ["adv", "cls"]
     return g
   }

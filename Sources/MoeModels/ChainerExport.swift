@@ -8,6 +8,10 @@ public enum ChainerExporter {
   /// each BatchNormalization (the imported value when known, else 0), as `chainer.serializers.load_npz` expects.
   public static func arrays(_ model: ImportedModel) throws -> [(key: String, array: NpyArray)] {
     let g = model.graph
+    if let passes = g.metadata["passes"], passes != "none" {
+      throw ImportError(file: g.metadata["source"] ?? g.name, key: nil,
+                        "the graph was optimized (passes: \(passes)); Chainer's layout needs the graph as imported: convert from the checkpoint, or from IR written with --no-optimize")
+    }
     var out: [(key: String, array: NpyArray)] = []
     for w in g.weights {
       guard let t = g.initializers[w.name] else {

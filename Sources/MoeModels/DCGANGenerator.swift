@@ -51,7 +51,7 @@ public struct DCGANGenerator: ZooModel, Hashable, Sendable {
     g.inputs = [ValueInfo(name: "z", shape: Shape([.symbol("N"), .fixed(inputLength)]))]
     g.weights = parameters.map { ValueInfo(name: $0.key, shape: Shape($0.shape)) }
     let up = Op.convTranspose2d(ConvTransposeAttrs(strides: [2, 2], pads: [1, 1, 1, 1]))
-    var h = g.chainerLayer(.linear, "z", "fc")
+    var h = g.chainerLayer(.linear(.plain), "z", "fc")
     h = g.add(.reshape(shape: [-1, channels, 4, 4]), [h], name: "fc/reshape")
     h = g.add(.relu, [g.chainerBatchNorm(h, "bn0", eps: bnEps)], name: "bn0/relu")
     for i in 1...3 {

@@ -75,7 +75,7 @@ public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
     func bn(_ x: String, _ name: String) -> String { g.chainerBatchNorm(x, name, eps: bnEps) }
     func conv(_ x: String, _ name: String, _ op: Op = conv3) -> String { g.chainerLayer(op, x, name) }
 
-    var h = g.add(.linear, ["z", "fc/W", "fc/b"], name: "fc")
+    var h = g.add(.linear(.plain), ["z", "fc/W", "fc/b"], name: "fc")
     h = g.add(.reshape(shape: [-1, c, 16, 16]), [h], name: "fc/reshape")
     h = g.add(.relu, [bn(h, "bn0")], name: "bn0/relu")
     let skip = h

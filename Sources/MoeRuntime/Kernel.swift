@@ -16,6 +16,8 @@ enum Kernel {
   case gather(StridedGather)
   case depthToSpace(DepthToSpaceGeometry)
   case concat(ConcatGeometry)
+  /// A contraction followed by its epilogue (activation, residual add).
+  case fused(FusedKernel)
 
   /// Runs the kernel. `inputs` are in node-input order; `scratch` has the lowered node's `scratchCount` floats.
   func run(inputs x: [UnsafePointer<Float>], output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
@@ -33,6 +35,31 @@ enum Kernel {
     case .gather(let g): Kernels.gather(g, x: x[0], y: y)
     case .depthToSpace(let g): Kernels.depthToSpace(g, x: x[0], y: y)
     case .concat(let g): Kernels.concat(g, inputs: x, y: y)
+    case .fused(let f):
+      let r = f.residual == .none ? 0 : 1
+      f.core.run(inputs: Array(x.dropLast(r)), output: y, scratch: scratch)
+      Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil)
+    }
+  }
+}
+
+/// The epilogue of a fused contraction, lowered: y = act(y [+ r]) [+ r] over `count` values.
+final class FusedKernel {
+  let core: Kernel
+  let activation: UnaryFunction?
+  let residual: ResidualPlacement
+  let count: Int
+
+  init(core: Kernel, epilogue: Epilogue, count: Int) {
+    self.core = core
+    self.residual = epilogue.residual
+    self.count = count
+    switch epilogue.activation {
+    case .none: activation = nil
+    case .relu: activation = .relu
+    case .leakyRelu(let a): activation = .leakyRelu(a)
+    case .tanh: activation = .tanh
+    case .sigmoid: activation = .sigmoid
     }
   }
 }
@@ -59,6 +86,15 @@ struct LoweredNode {
 extension Op {
   /// Lowers the op for concrete input shapes `s` and output shape `y` (already checked by `inferShapes`).
   func lowered(inputs s: [[Int]], output y: [Int]) -> LoweredNode {
+    let e = epilogue
+    guard !e.isPlain else { return loweredCore(inputs: s, output: y) }
+    var node = loweredCore(inputs: Array(s.dropLast(e.residualInputs)), output: y)
+    node.kernel = .fused(FusedKernel(core: node.kernel, epilogue: e, count: elementCount(y)))
+    return node
+  }
+
+  /// Lowers the op itself, without its epilogue (and without its residual input).
+  private func loweredCore(inputs s: [[Int]], output y: [Int]) -> LoweredNode {
     switch self {
     case .linear:
       let g = LinearGeometry(rows: y[0], inFeatures: s[1][1], outFeatures: s[1][0], hasBias: s.count > 2)

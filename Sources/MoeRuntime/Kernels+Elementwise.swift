@@ -117,6 +117,13 @@ extension Kernels {
     }
   }
 
+  /// Applies a fused epilogue in place: y = act(y + r) (`before`), act(y) + r (`after`), or act(y).
+  static func epilogue(_ f: FusedKernel, y: UnsafeMutablePointer<Float>, residual r: UnsafePointer<Float>?) {
+    if let r, f.residual == .before { for i in 0..<f.count { y[i] += r[i] } }
+    if let act = f.activation { unary(act, count: f.count, x: UnsafePointer(y), y: y) }
+    if let r, f.residual == .after { for i in 0..<f.count { y[i] += r[i] } }
+  }
+
   @inline(__always)
   static func stableSigmoid(_ v: Float) -> Float {
     if v >= 0 { return 1 / (1 + exp(-v)) }

@@ -27,6 +27,8 @@ struct Bench: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
 
+  @OptionGroup var optimization: OptimizeOptions
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
     guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
@@ -34,7 +36,8 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    let g = try model.load(modelPath).graph
+    var g = try model.load(modelPath).graph
+    try optimization.optimize(&g)
     let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
     let feeds = sampleInputs(for: g, batch: batch, seed: 1)
     _ = try exec.run(feeds)

@@ -14,6 +14,8 @@ struct Convert: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
 
+  @OptionGroup var optimization: OptimizeOptions
+
   func validate() throws {
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     guard ModelFile.writable.contains(ext) else {
@@ -22,7 +24,12 @@ struct Convert: ParsableCommand {
   }
 
   func run() throws {
-    let m = try model.load(input)
+    var m = try model.load(input)
+    let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+    // A Chainer checkpoint keeps Chainer's layout: its weights are written as imported.
+    if ext == "moeir" {
+      try optimization.optimize(&m.graph, log: true)
+    }
     try ModelFile.write(m, to: URL(fileURLWithPath: output))
     let prefix = m.prefix.isEmpty ? "" : " (prefix '\(m.prefix)')"
     let what = m.graph.metadata["model"] ?? m.graph.metadata["arch"] ?? m.graph.name

@@ -31,6 +31,8 @@ struct Generate: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
 
+  @OptionGroup var optimization: OptimizeOptions
+
   func validate() throws {
     guard (1...256).contains(count) else { throw ValidationError("--count must be 1…256") }
   }
@@ -42,7 +44,8 @@ struct Generate: ParsableCommand {
     guard unknown.isEmpty else {
       throw ValidationError("unknown tag(s) \(unknown.joined(separator: ", ")); known: \(vocab.tags.joined(separator: ", "))")
     }
-    let g = try model.load(modelPath).graph
+    var g = try model.load(modelPath).graph
+    try optimization.optimize(&g)
     guard g.inputs.count == 1, g.outputs.count == 1 else { throw ValidationError("\(modelPath): not a one-input, one-output generator") }
     var feeds = sampleInputs(for: g, batch: count, seed: seed, tags: Set(chosen), fixedNoise: grid == .fixedNoise)
     if grid == .fixedTags, var z = feeds[g.inputs[0].name], z.shape[1] == vocab.noiseLength + vocab.tags.count {

@@ -26,10 +26,13 @@ struct Run: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
 
+  @OptionGroup var optimization: OptimizeOptions
+
   func run() throws {
     guard runtime == "native" else { throw ValidationError("runtime '\(runtime)' is not available yet; use native") }
     guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
-    let g = try model.load(modelPath).graph
+    var g = try model.load(modelPath).graph
+    try optimization.optimize(&g)
     var feeds: [String: Tensor] = [:]
     for spec in inputs {
       var name: String, file: String

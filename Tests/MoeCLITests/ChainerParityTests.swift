@@ -37,6 +37,13 @@ final class ChainerParityTests: XCTestCase {
     XCTAssertEqual(c.status, 0, c.stderr)
     XCTAssertTrue(c.stdout.contains("srresnet-generator"), c.stdout)
     try assertMatchesChainer(dir, model: ir, batches: [1])
+    // `convert` ran the default passes: no BatchNorm is left; the fused graph still matches Chainer (above).
+    let text = try String(contentsOf: ir, encoding: .utf8)
+    XCTAssertFalse(text.contains("batch_norm"), "BatchNorm left after the default passes")
+    XCTAssertTrue(text.contains("act=relu") && text.contains("residual=before"), "epilogues fused")
+    XCTAssertTrue(c.stdout.contains("pass fold-batch-norm: 37 change(s)"), c.stdout)
+    // And the unoptimized graph matches too.
+    try assertMatchesChainer(dir, model: dir.appendingPathComponent("model.npz"), batches: [1], extra: ["--no-optimize"])
     let i = try TestSupport.moe(["inspect", dir.appendingPathComponent("model.npz").path])
     XCTAssertTrue(i.stdout.contains("srresnet-generator C=64 B=16 U=3 n=162"), i.stdout)
   }

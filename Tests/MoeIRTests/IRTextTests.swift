@@ -26,7 +26,7 @@ func everyOpGraph() -> Graph {
   let cc = g.add(.concat(axis: 1), [t, t], name: "cat")
   let f = g.add(.flatten(axis: 1), [cc], name: "flat")
   let r = g.add(.reshape(shape: [0, -1]), [f], name: "rs")
-  let lin = g.add(.linear, ["v", "fc W"], name: "fc")
+  let lin = g.add(.linear(.plain), ["v", "fc W"], name: "fc")
   let gm = g.add(.gemm(GemmAttrs(alpha: 0.5, beta: 1e-3, transA: false, transB: false)), [lin, "m"], name: "gemm")
   let k = g.add(.constant(Tensor(shape: [1, 3], data: [0.1, -0, 1e-45])), [], name: "k")
   let a = g.add(.add, [gm, k], name: "add")

@@ -10,7 +10,7 @@ final class ContractionTests: XCTestCase {
     for bias in [false, true] {
       let n = rng.int(1...3), c = rng.int(1...3), h = rng.int(1...4), w = rng.int(1...4), out = rng.int(1...7)
       let x = rng.tensor([n, c, h, w]), wt = rng.tensor([out, c * h * w]), b = rng.tensor([out])
-      let got = try runSingle(.linear, [x, wt] + (bias ? [b] : []), weights: [1, 2])
+      let got = try runSingle(.linear(.plain), [x, wt] + (bias ? [b] : []), weights: [1, 2])
       var want = Tensor(zeros: [n, out])
       let k = c * h * w
       for i in 0..<n {

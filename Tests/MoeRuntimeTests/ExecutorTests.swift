@@ -27,7 +27,7 @@ final class ExecutorTests: XCTestCase {
     g.add(.relu, ["sum"], name: "r2")
     g.add(.conv2d(ConvAttrs(strides: [2, 2], pads: [1, 1, 1, 1])), ["r2", "w3"], name: "c3")
     g.add(.flatten(axis: 1), ["c3"], name: "flat")
-    g.add(.linear, ["flat", "fc", "fcb"], name: "fc1")
+    g.add(.linear(.plain), ["flat", "fc", "fcb"], name: "fc1")
     g.add(.tanh, ["fc1"], name: "out")
     g.outputs = ["out"]
     return g
