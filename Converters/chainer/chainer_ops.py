@@ -47,6 +47,7 @@ def step(op, inputs, attrs=(), tag=None):
 
 
 def _unsupported(fn, why):
+    """An ``Unsupported`` naming ``fn``."""
     return Unsupported("unsupported function %s: %s" % (describe(fn), why))
 
 
@@ -56,23 +57,27 @@ def _all_inputs(op):
 
 
 def _linear(fn, in_data):
+    """LinearFunction -> ``linear`` (F.linear has already flattened x to 2-D)."""
     if in_data[0].ndim != 2:
         raise _unsupported(fn, "input of rank %d (expected 2)" % in_data[0].ndim)
     return [step("linear", range(len(in_data)))]
 
 
 def _conv_attrs(fn):
+    """Strides, symmetric pads and dilations of a (de)convolution call."""
     return [("strides", [fn.sy, fn.sx]), ("pads", [fn.ph, fn.pw, fn.ph, fn.pw]),
             ("dilations", [fn.dy, fn.dx])]
 
 
 def _convolution(fn, in_data):
+    """Convolution2DFunction -> ``conv2d``."""
     if fn.cover_all:
         raise _unsupported(fn, "cover_all=True has no IR form")
     return [step("conv2d", range(len(in_data)), _conv_attrs(fn) + [("groups", int(fn.groups))])]
 
 
 def _deconvolution(fn, in_data):
+    """Deconvolution2DFunction -> ``conv_transpose2d``; output padding from the actual output size."""
     x, w = in_data[0], in_data[1]
     padding = []
     for extent, out, k, s, p, d in ((x.shape[2], fn.outh, w.shape[2], fn.sy, fn.ph, fn.dy),
@@ -86,6 +91,7 @@ def _deconvolution(fn, in_data):
 
 
 def _fixed_batch_norm(fn, in_data):
+    """FixedBatchNormalization (test-mode BN) -> ``batch_norm`` over axis 1."""
     if tuple(getattr(fn, "key_axis", ())) != (1,):
         raise _unsupported(fn, "normalises over axes other than all but 1 (key axis %s)"
                            % (getattr(fn, "key_axis", None),))
@@ -93,21 +99,25 @@ def _fixed_batch_norm(fn, in_data):
 
 
 def _leaky_relu(fn, in_data):
+    """LeakyReLU -> ``leaky_relu`` with alpha = slope."""
     return [step("leaky_relu", [0], [("alpha", moeir_text.FloatValue(fn.slope))])]
 
 
 def _softplus(fn, in_data):
+    """Softplus -> ``softplus`` (beta 1 only)."""
     if fn.beta != 1.0:
         raise _unsupported(fn, "beta=%g (only 1 has an IR form)" % fn.beta)
     return [step("softplus", [0])]
 
 
 def _depth2space(fn, in_data):
+    """Depth2Space -> ``depth_to_space`` in DCR order (Chainer's)."""
     return [step("depth_to_space", [0], [("block_size", int(fn.r)),
                                          ("mode", moeir_text.Identifier("DCR"))])]
 
 
 def _reshape(fn, in_data):
+    """Reshape -> ``reshape`` with 0 for the batch extent, so the batch stays symbolic."""
     x = in_data[0]
     out = np.empty(x.shape, dtype=np.bool_).reshape(fn.shape).shape
     if not out or out[0] != x.shape[0]:
@@ -116,12 +126,14 @@ def _reshape(fn, in_data):
 
 
 def _transpose(fn, in_data):
+    """Transpose -> ``transpose``."""
     ndim = in_data[0].ndim
     axes = fn.axes if fn.axes is not None else tuple(reversed(range(ndim)))
     return [step("transpose", [0], [("perm", [a % ndim for a in axes])])]
 
 
 def _concat(fn, in_data):
+    """Concat -> ``concat`` (not over the batch axis)."""
     axis = fn.axis % in_data[0].ndim
     if axis == 0:
         raise _unsupported(fn, "concatenation over the batch axis")
@@ -129,6 +141,7 @@ def _concat(fn, in_data):
 
 
 def _multi_add(fn, in_data):
+    """MultiAdd (F.add of 3+ values) -> a chain of ``add``."""
     plan = [step("add", [0, 1])]
     for i in range(2, len(in_data)):
         plan.append(step("add", ["s%d" % (len(plan) - 1), i]))
@@ -145,17 +158,20 @@ def _constant(fn, op, order):
 
 
 def _neg(fn, in_data):
+    """Neg -> ``mul`` by a -1 constant."""
     return [step("constant", [], [("value", np.full((), -1.0, dtype=np.float32))], tag="value"),
             step("mul", [0, "s0"])]
 
 
 def _identity(fn, in_data):
+    """Identity -> ``identity``."""
     if len(in_data) != 1:
         raise _unsupported(fn, "identity of %d values" % len(in_data))
     return [step("identity", [0])]
 
 
 def _broadcast_to(fn, in_data):
+    """BroadcastTo -> ``identity`` when the shape is unchanged."""
     if tuple(in_data[0].shape) != tuple(fn._shape):
         raise _unsupported(fn, "broadcast %s -> %s changes the shape"
                            % (tuple(in_data[0].shape), tuple(fn._shape)))

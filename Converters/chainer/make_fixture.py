@@ -138,7 +138,7 @@ def prepare_checkpoint(model, role, dtype, lazy, trainer, optimizers):
         if trainer is None:
             checkpoint_io.cast_floats(model, dtype)
         else:
-            for name, opt in optimizers.items():
+            for opt in optimizers.values():
                 checkpoint_io.cast_floats(opt.target, dtype, opt)
     own_optimizer = optimizers.get(trainer_snapshot.role_key(role)) if trainer else None
     for key in lazy:

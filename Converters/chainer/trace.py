@@ -17,7 +17,8 @@ Usage::
 
 writes ``/tmp/unet.moeir`` and ``/tmp/unet.weights.npz`` (float32 arrays keyed by
 weight name). The first extent of every input is the batch and becomes the
-symbol ``N``. Unsupported functions fail the whole trace with one line listing
+symbol ``N`` (trace at batch >= 2: at batch 1 a reshape that merges the batch
+cannot be told from one that keeps it). Unsupported functions fail the whole trace with one line listing
 all of them (exit status 1); nothing is written then.
 """
 
@@ -57,6 +58,7 @@ class _FunctionRecorder(chainer.FunctionHook):
         self.calls = []
 
     def forward_preprocess(self, function, in_data):
+        """Records the call before it runs."""
         self.calls.append((function, tuple(in_data), self.scopes.current()))
 
 
@@ -70,12 +72,15 @@ class _ScopeTracker(chainer.LinkHook):
         self.stack = [""]
 
     def current(self):
+        """Path of the innermost running link ('' at the model root)."""
         return self.stack[-1]
 
     def forward_preprocess(self, args):
+        """Enters a link (links outside the model keep the enclosing path)."""
         self.stack.append(self.paths.get(id(args.link), self.stack[-1]))
 
     def forward_postprocess(self, args):
+        """Leaves a link."""
         self.stack.pop()
 
 
@@ -86,6 +91,7 @@ class _Namer:
         self.used = set(reserved)
 
     def fresh(self, base):
+        """``base`` if unused, else ``base_1``, ``base_2``, ..."""
         name, k = base, 0
         while name in self.used:
             k += 1
@@ -363,9 +369,12 @@ def main(argv=None):
             (name, rng.standard_normal(shape).astype(np.float32)) for name, shape in args.input_shape)
         result = trace(model, inputs, outputs, weights_file=os.path.basename(weights_path))
         save(result, text_path, weights_path)
-    except TraceError as e:
-        print("trace.py: %s" % e, file=sys.stderr)
+    except (TraceError, ValueError, KeyError, TypeError, OSError) as e:
+        print("trace.py: %s" % (e.args[0] if isinstance(e, KeyError) and e.args else e), file=sys.stderr)
         return 1
+    if any(shape[0] == 1 for _, shape in args.input_shape):
+        print("trace.py: note: traced at batch 1, where a batch-merging reshape looks batch-preserving; "
+              "trace at batch >= 2 to be sure", file=sys.stderr)
     print(json.dumps({"ir": text_path, "weights": weights_path, "nodes": len(result.graph.nodes),
                       "weight_count": len(result.weights)}))
     return 0

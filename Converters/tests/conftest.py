@@ -1,5 +1,5 @@
 # pytest setup for the Converters tests: import path for Converters/chainer and a known-noisy warning.
-"""Makes ``moe_zoo``, ``make_fixture`` and ``corrupt_npz`` importable in tests."""
+"""Makes the Converters/chainer modules (``moe_zoo``, ``make_fixture``, ``trace``, ...) importable in tests."""
 
 import os
 import sys

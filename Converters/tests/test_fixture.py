@@ -64,6 +64,7 @@ def read_h5(path):
 
 
 def checkpoint_path(summary):
+    """Absolute path of a fixture's checkpoint."""
     return os.path.join(summary["dir"], summary["checkpoint"])
 
 

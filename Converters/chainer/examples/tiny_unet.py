@@ -2,7 +2,8 @@
 """``TinyUNet``: strided-conv encoder, deconv/depth2space decoder, skip concats, a gate.
 
 Input (N, in_ch, S, S) with S divisible by 4; output (N, out_ch, S, S). Uses
-Convolution2D (stride 1 and 2), Deconvolution2D, BatchNormalization, Linear,
+Convolution2D (stride 1 and 2), Deconvolution2D, BatchNormalization, Linear
+(lazily initialised: its input size is only known at the first forward),
 relu, leaky_relu, tanh, sigmoid, depth2space, reshape, concat, add, mul
 (broadcast), and the constant forms ``x * c`` and ``x + c``.
 """
@@ -18,20 +19,18 @@ class TinyUNet(chainer.Chain):
     Args:
         ch: base channel width.
         in_ch, out_ch: image channels in and out.
-        size: input side S (the gate's Linear sees the flattened S/4 x S/4 bottleneck).
     """
 
-    def __init__(self, ch=4, in_ch=3, out_ch=3, size=16):
+    def __init__(self, ch=4, in_ch=3, out_ch=3):
         super().__init__()
         self.ch = ch
-        bottleneck = 4 * ch * (size // 4) ** 2
         with self.init_scope():
             self.enc0 = L.Convolution2D(in_ch, ch, ksize=3, stride=1, pad=1)
             self.bn_e0 = L.BatchNormalization(ch)
             self.enc1 = L.Convolution2D(ch, 2 * ch, ksize=4, stride=2, pad=1)
             self.bn_e1 = L.BatchNormalization(2 * ch)
             self.enc2 = L.Convolution2D(2 * ch, 4 * ch, ksize=3, stride=2, pad=1, nobias=True)
-            self.gate = L.Linear(bottleneck, 4 * ch)
+            self.gate = L.Linear(None, 4 * ch)
             self.up1 = L.Deconvolution2D(4 * ch, 2 * ch, ksize=4, stride=2, pad=1)
             self.bn_u1 = L.BatchNormalization(2 * ch)
             self.up0 = L.Convolution2D(4 * ch, 4 * ch, ksize=3, stride=1, pad=1)
