@@ -2,13 +2,16 @@
 import Foundation
 import MoeFormats
 import MoeIR
+import MoeQuant
 
 /// Reading and writing model files by extension.
 public enum ModelFile {
   /// Extensions `load` understands.
-  public static let readable = ["npz", "h5", "hdf5", "moeir"]
+  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe"]
   /// Extensions `write` understands.
-  public static let writable = ["moeir", "npz", "h5", "hdf5"]
+  public static let writable = ["moeir", "npz", "h5", "hdf5", "moe"]
+  /// The producer string bundles record.
+  public static let producer = "moekit 0.1.0"
 
   /// Loads a model as a graph with its weights.
   public static func load(_ url: URL, options: ChainerImportOptions = .init()) throws -> ImportedModel {
@@ -24,20 +27,41 @@ public enum ModelFile {
       return try ChainerImporter.importGraph(from: try HDF5File(url: url), options: options)
     case "moeir":
       return ImportedModel(graph: try loadIR(url), prefix: "", unusedKeys: [], notes: [])
+    case "moe":
+      return ImportedModel(graph: try MoeBundle.read(url).graph, prefix: "", unusedKeys: [], notes: [])
     default:
       throw ImportError(file: path, key: nil, "unknown model format '.\(url.pathExtension)'; expected \(readable.map { "." + $0 }.joined(separator: ", "))")
     }
   }
 
   /// Writes `model` by the extension of `url`: `.moeir` (IR text + weights beside it), `.npz` or `.h5` (Chainer layout).
-  public static func write(_ model: ImportedModel, to url: URL) throws {
+  public static func write(_ model: ImportedModel, to url: URL, plan: QuantizationPlan = .init(), deflate: Bool = false,
+                           sourceURL: URL? = nil) throws {
     switch url.pathExtension.lowercased() {
+    case "moe": try writeBundle(model.graph, to: url, plan: plan, deflate: deflate, sourceURL: sourceURL)
     case "moeir": try writeIR(model.graph, to: url)
     case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
     case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
     default:
       throw ImportError(file: url.path, key: nil, "unsupported output format '.\(url.pathExtension)'; supported: \(writable.map { "." + $0 }.joined(separator: ", "))")
     }
+  }
+
+  /// Writes a `.moe` bundle; generators whose input is noise + the 34 tags carry the tag vocabulary.
+  @discardableResult
+  public static func writeBundle(_ graph: Graph, to url: URL, plan: QuantizationPlan = .init(), deflate: Bool = false,
+                                 sourceURL: URL? = nil) throws -> MoeBundle.WriteSummary {
+    var vocabulary: JSONValue? = nil
+    let vocab = TagVocabulary.makeGirls
+    if graph.inputs.count == 1, graph.inputs[0].shape.rank == 2, graph.inputs[0].shape[1].value == vocab.noiseLength + vocab.tags.count {
+      vocabulary = try JSONDecoder().decode(JSONValue.self, from: Data(TagVocabulary.makeGirlsJSON.utf8))
+    }
+    var source: MoeBundle.Source? = nil
+    if let sourceURL, let data = try? Data(contentsOf: sourceURL) {
+      source = MoeBundle.Source(file: sourceURL.lastPathComponent, sha256: SHA256.hex(SHA256.hash([UInt8](data))))
+    }
+    return try MoeBundle.write(graph, to: url, producer: producer, source: source, vocabulary: vocabulary,
+                            encoding: { plan.schemes[$0] }, deflate: deflate)
   }
 
   /// The weight file written beside an IR text file: `M.moeir` → `M.weights.npz`.

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import MoeModels
+import MoeVerify
 
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")
@@ -16,6 +17,15 @@ struct Convert: ParsableCommand {
 
   @OptionGroup var optimization: OptimizeOptions
 
+  @Option(help: "Weight encoding for a .moe bundle: none, f16, int8, int4-g32, palette16[-pc], palette256, eightbit, auto.")
+  var quantize: String = "none"
+
+  @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model.")
+  var targetPSNR: Double = 30
+
+  @Flag(help: "Deflate each bundle payload (zlib) when that makes it smaller.")
+  var deflate = false
+
   func validate() throws {
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     guard ModelFile.writable.contains(ext) else {
@@ -27,10 +37,22 @@ struct Convert: ParsableCommand {
     var m = try model.load(input)
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     // A Chainer checkpoint keeps Chainer's layout: its weights are written as imported.
-    if ext == "moeir" {
+    if ext == "moeir" || ext == "moe" {
       try optimization.optimize(&m.graph, log: true)
     }
-    try ModelFile.write(m, to: URL(fileURLWithPath: output))
+    guard quantize == "none" || ext == "moe" else {
+      throw ValidationError("--quantize applies to .moe bundles; \(output) is .\(ext)")
+    }
+    var plan = QuantizationPlan()
+    if quantize == "auto" {
+      let cal = try CalibrationSet(graph: m.graph)
+      let result = try AutoQuantizer().run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
+      plan = result.plan
+      print(String(format: "auto: %d weight bytes at a measured output PSNR of %.2f dB (target %.2f)", result.bytes, result.measured.psnr, targetPSNR))
+    } else {
+      plan = try QuantizationPlan.uniform(quantize, for: m.graph)
+    }
+    try ModelFile.write(m, to: URL(fileURLWithPath: output), plan: plan, deflate: deflate, sourceURL: URL(fileURLWithPath: input))
     let prefix = m.prefix.isEmpty ? "" : " (prefix '\(m.prefix)')"
     let what = m.graph.metadata["model"] ?? m.graph.metadata["arch"] ?? m.graph.name
     print("\(input)\(prefix) → \(output): \(what), \(m.graph.nodes.count) nodes, \(m.graph.parameterCount) parameters")

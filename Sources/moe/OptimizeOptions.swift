@@ -19,6 +19,14 @@ struct OptimizeOptions: ParsableArguments {
     }
   }
 
+  /// Runs the chosen pipeline on `graph` and returns what each pass did.
+  func optimizeReports(_ graph: inout Graph) throws -> [PassReport] {
+    guard !noOptimize, let pipeline = Pipeline.preset(passes, verifyEach: verifyEach) else { return [] }
+    let reports = try pipeline.run(on: &graph)
+    graph.metadata["passes"] = passes
+    return reports
+  }
+
   /// Runs the chosen pipeline on `graph`; with `log`, prints what each pass changed.
   func optimize(_ graph: inout Graph, log: Bool = false) throws {
     guard !noOptimize, let pipeline = Pipeline.preset(passes, verifyEach: verifyEach) else { return }

@@ -1,0 +1,46 @@
+// QuantizationPlan: which encoding each weight of a graph gets (uniform choice, axes from the consuming op).
+import MoeIR
+import MoeQuant
+
+/// Per-weight encodings for a bundle.
+public struct QuantizationPlan: Sendable {
+  public var schemes: [String: QuantScheme]
+
+  public init(schemes: [String: QuantScheme] = [:]) { self.schemes = schemes }
+
+  /// The output-channel axis of each weight: 1 for a conv_transpose2d kernel, else 0.
+  public static func channelAxes(_ g: Graph) -> [String: Int] {
+    var axes: [String: Int] = [:]
+    for n in g.nodes where n.inputs.count > 1 {
+      if case .convTranspose2d = n.op { axes[n.inputs[1]] = 1 } else if axes[n.inputs[1]] == nil { axes[n.inputs[1]] = 0 }
+    }
+    return axes
+  }
+
+  /// The same scheme for every weight matrix/kernel (rank ≥ 2), with per-channel axes set from the consuming op;
+  /// vectors (biases) stay float32 unless the scheme is `f16`. `name` is a scheme name (`int8`, `int4-g32`,
+  /// `palette16-pc`, `f16`, `eightbit`) or `none`/`f32`.
+  public static func uniform(_ name: String, for g: Graph) throws -> QuantizationPlan {
+    if name == "none" || name == "f32" || name == "float32" { return QuantizationPlan() }
+    guard let base = QuantScheme(name: name) else {
+      throw ImportError(file: g.name, key: nil, "unknown quantization scheme '\(name)'; known: none, f16, int8, int4-g32, palette16, palette16-pc, palette256, eightbit, auto")
+    }
+    let axes = channelAxes(g)
+    var plan = QuantizationPlan()
+    for w in g.weights {
+      let rank = w.shape.rank
+      if rank < 2 {
+        if base == .float16 { plan.schemes[w.name] = .float16 }
+        continue
+      }
+      let axis = axes[w.name] ?? 0
+      switch base {
+      case .int8: plan.schemes[w.name] = .int8(axis: axis)
+      case .int4(_, let g): plan.schemes[w.name] = .int4(axis: axis, groupSize: g)
+      case .palette(let k, let pc, _): plan.schemes[w.name] = .palette(k: k, perChannel: pc, axis: axis)
+      default: plan.schemes[w.name] = base
+      }
+    }
+    return plan
+  }
+}

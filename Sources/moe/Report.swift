@@ -1,0 +1,71 @@
+// moe report: per-layer encoding, bytes, SQNR and output fidelity of a quantization plan (text, JSON, HTML).
+import ArgumentParser
+import Foundation
+import MoeFormats
+import MoeModels
+import MoeQuant
+import MoeVerify
+
+struct Report: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Size and fidelity of a model under a weight encoding, per layer.")
+
+  @Argument(help: "Model: a checkpoint (.npz/.h5), IR text (.moeir).")
+  var modelPath: String
+
+  @Option(help: "Encoding: none, f16, int8, int4-g32, palette16-pc, eightbit, … or auto.")
+  var quantize: String = "auto"
+
+  @Option(name: .customLong("target-psnr"), help: "Output PSNR target (dB) for --quantize auto.")
+  var targetPSNR: Double = 30
+
+  @Option(help: "Calibration inputs drawn from the input prior.")
+  var calibration: Int = 8
+
+  @Flag(inversion: .prefixedNo, help: "Deflate payloads when smaller (as `convert --deflate`).")
+  var deflate = true
+
+  @Flag(inversion: .prefixedNo, help: "Also measure every uniform scheme for the bytes-vs-PSNR chart.")
+  var sweep = true
+
+  @Flag(help: "JSON instead of text.")
+  var json = false
+
+  @Option(help: "Also write a self-contained HTML page with charts.")
+  var html: String?
+
+  @OptionGroup var model: ModelOptions
+  @OptionGroup var optimization: OptimizeOptions
+
+  static let sweepSchemes = ["f16", "int8", "int4-g64", "int4-g32", "palette16-pc", "palette8-pc", "palette4-pc", "eightbit"]
+
+  func run() throws {
+    var m = try model.load(modelPath)
+    var passes: [String: Int] = [:]
+    for r in try optimization.optimizeReports(&m.graph) { passes[r.pass] = r.changes }
+    let cal = try CalibrationSet(graph: m.graph, batch: calibration)
+    var options: [String: [EncodingOption]]? = nil
+    let plan: QuantizationPlan
+    var planName = quantize
+    if quantize == "auto" {
+      var auto = AutoQuantizer()
+      auto.deflate = deflate
+      let result = try auto.run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
+      plan = result.plan
+      options = result.options
+      planName = String(format: "auto (target %.1f dB)", targetPSNR)
+    } else {
+      plan = try QuantizationPlan.uniform(quantize, for: m.graph)
+    }
+    let points = sweep ? try QuantReport.sweep(Self.sweepSchemes, cal: cal, deflate: deflate) : []
+    // The bundle as it would be written, and its size deflated as a whole (what a server would send gzip'd).
+    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("moe-report-\(UUID().uuidString).moe")
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    let summary = try ModelFile.writeBundle(m.graph, to: tmp, plan: plan, deflate: deflate)
+    let gz = try deflateBytes([UInt8](try Data(contentsOf: tmp)), level: 6).count
+    let report = try QuantReport.build(model: m.graph.metadata["model"] ?? m.graph.name, planName: planName, plan: plan, cal: cal,
+                                       deflate: deflate, options: options, passes: passes, schemes: points,
+                                       bundleBytes: summary.fileBytes, bundleGzipBytes: gz)
+    print(json ? try report.json() : report.text)
+    if let html { try AtomicFile.write(Data(report.html.utf8), to: URL(fileURLWithPath: html)) }
+  }
+}
