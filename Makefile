@@ -4,10 +4,10 @@ SWIFT      ?= swift
 SWIFTFLAGS ?= -c release -Xswiftc -enable-testing
 BIN        := .build/release/moe
 PY         := Converters/py
-APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev
+APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev chromium chromium-driver
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build test test-swift test-python demo bench-size clean
+.PHONY: all deps apt venv build wasm test test-swift test-python test-web demo bench-size bench-web clean
 
 all: build
 
@@ -28,10 +28,14 @@ venv: apt
 build: apt
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 
-test: deps build test-python test-swift
+test: deps build wasm test-python test-swift test-web
 
 test-swift:
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
+
+# node --test: moe.js (bundle loading, errors, every op and encoding) and web vs native parity.
+test-web: wasm
+	node --test Tests/web/
 
 test-python: venv
 	$(PY) -m pytest -q Converters/tests
@@ -59,3 +63,16 @@ bench-size: deps build
 clean:
 	rm -rf .build $(DEMO_DIR)
 
+# The browser kernels: Sources/MoeKernels (Embedded Swift, SIMD128) + runtime.c → Sources/MoeWeb/kernels.wasm.
+# Tests depend on it, so a stale artifact cannot pass (Tests/web/wasm.test.mjs also checks a rebuild is identical).
+wasm:
+	Sources/MoeWeb/build-wasm.sh
+
+# ms per 128² image of the paper generator: native (2 threads), wasm in node and in headless Chromium (1 thread).
+bench-web: deps build wasm
+	@mkdir -p $(DEMO_DIR)
+	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
+	$(BIN) convert $(DEMO_DIR)/paper/model.npz -o $(DEMO_DIR)/paper.moe
+	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime native
+	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime wasm
+	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime browser

@@ -18,6 +18,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -32,9 +33,11 @@ let package = Package(
     .systemLibrary(name: "CMoeZlib", path: "Sources/CMoeZlib"),
     .target(name: "MoeQuant", dependencies: ["MoeIR", "CMoeZlib"]),
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
+    .target(name: "MoeKernels"),
+    .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats"]),
     .executableTarget(name: "moe", dependencies: [
-      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify",
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .target(name: "MoeTestSupport", path: "Tests/MoeTestSupport"),
@@ -46,6 +49,7 @@ let package = Package(
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
+    .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR"]),
   ],
   swiftLanguageModes: [.v5]
 )

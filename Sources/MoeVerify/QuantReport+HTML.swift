@@ -104,6 +104,7 @@ extension QuantReport {
       <div>output PSNR vs float<b>\(db(output.psnr)) dB</b></div>
       <div>max-abs<b>\(String(format: "%.3g", output.maxAbs))</b></div>
       </div>
+      \(eightbitComparison.map { "<p>\(Self.escape($0))</p>" } ?? "")
       <h2>Bytes vs output PSNR</h2>
       \(schemeChart())
       <h2>Per layer</h2>

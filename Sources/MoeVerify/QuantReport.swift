@@ -70,7 +70,18 @@ public struct QuantReport: Codable {
       lines.append("uniform schemes (whole model):")
       for s in schemes { lines.append(String(format: "  %-14@ %10d B  PSNR %@ dB", s.scheme as NSString, s.bytes, db(s.psnr) as NSString)) }
     }
+    if let e = eightbitComparison { lines.append(e) }
     return lines.joined(separator: "\n")
+  }
+
+  /// This plan against WebDNN's eightbit on the same model, when the sweep measured it.
+  public var eightbitComparison: String? {
+    guard let e = schemes.first(where: { $0.scheme == "eightbit" }), e.bytes > 0 else { return nil }
+    let ratio = Double(encodedBytes) / Double(e.bytes)
+    let verdict = output.psnr >= e.psnr
+      ? String(format: "%.2f× eightbit's bytes at %.1f dB ≥ eightbit's %.1f dB", ratio, output.psnr, e.psnr)
+      : String(format: "%.2f× eightbit's bytes but %.1f dB below eightbit's %.1f dB", ratio, e.psnr - output.psnr, e.psnr)
+    return "vs WebDNN eightbit (\(e.bytes) B): this plan is " + verdict + (ratio <= 0.5 && output.psnr >= e.psnr ? " — goal (≤ 0.50×) met" : " — goal ≤ 0.50× at equal PSNR")
   }
 
   /// JSON (infinities written as 1e999-free strings would break parsers: they become null).

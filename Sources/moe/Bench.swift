@@ -3,8 +3,9 @@ import ArgumentParser
 import Foundation
 import MoeIR
 import MoeRuntime
+import MoeSite
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Measure inference speed and memory.")
 
   @Argument(help: "Model file.")
@@ -19,7 +20,7 @@ struct Bench: ParsableCommand {
   @Option(help: "OpenBLAS threads.")
   var threads: Int = 2
 
-  @Option(help: "Runtime: native.")
+  @Option(help: "Runtime: native, wasm (node), browser (headless Chromium); web runtimes are single-threaded.")
   var runtime: String = "native"
 
   @Flag(help: "One JSON object per line.")
@@ -32,12 +33,13 @@ struct Bench: ParsableCommand {
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
     guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
-    guard runtime == "native" else { throw ValidationError("runtime '\(runtime)' is not available yet; use native") }
+    guard ["native", "wasm", "browser"].contains(runtime) else { throw ValidationError("unknown runtime '\(runtime)'; use native, wasm or browser") }
   }
 
-  func run() throws {
+  func run() async throws {
     var g = try model.load(modelPath).graph
     try optimization.optimize(&g)
+    if runtime != "native" { return try await runWeb(g) }
     let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
     let feeds = sampleInputs(for: g, batch: batch, seed: 1)
     _ = try exec.run(feeds)
@@ -60,6 +62,40 @@ struct Bench: ParsableCommand {
     } else {
       print(String(format: "%@: native, batch %d, %d threads: %.2f ms/image (median of %d runs, %.1f ms/batch), %.2f GFLOP/s, peak activation memory %.1f MiB",
                    modelPath, batch, threads, msPerImage, runs, median, gflops, Double(peak) / 1_048_576))
+    }
+  }
+
+  /// The web runtimes: exactly the exported site's moe.js + kernels.wasm, in node or headless Chromium.
+  func runWeb(_ g: Graph) async throws {
+    let bundle = try bundleForWeb(modelPath, graph: g)
+    defer { if bundle.temporary { try? FileManager.default.removeItem(at: bundle.url) } }
+    let feeds = sampleInputs(for: g, batch: batch, seed: 1)
+    var msPerImage: Double
+    if runtime == "wasm" {
+      // Warm-up plus `runs` timed runs inside one node process (bench-node.mjs beside moe.js).
+      let script = try WebAssets.directory().appendingPathComponent("bench-node.mjs")
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      p.arguments = ["node", script.path, bundle.url.path, "--batch", "\(batch)", "--runs", "\(runs)", "--json"]
+      let out = Pipe()
+      p.standardOutput = out
+      p.standardInput = FileHandle.nullDevice
+      try p.run()
+      let data = out.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let ms = obj["ms_per_image"] as? Double
+      else { throw ValidationError("node benchmark failed (exit \(p.terminationStatus))") }
+      msPerImage = ms
+    } else {
+      let r = try await WebRuntimes.runBrowser(bundle: bundle.url, inputs: feeds, benchRuns: runs)
+      guard let ms = r.benchMsPerImage else { throw ValidationError("the browser runner returned no timing") }
+      msPerImage = ms
+    }
+    let gflops = Double(try Executor(graph: g).flopsPerRun(batch: 1)) / (msPerImage / 1000) / 1e9
+    if json {
+      print("{\"model\":\"\(modelPath)\",\"runtime\":\"\(runtime)\",\"batch\":\(batch),\"threads\":1,\"runs\":\(runs),\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":null}")
+    } else {
+      print(String(format: "%@: %@, batch %d, 1 thread: %.2f ms/image (median of %d runs), %.2f GFLOP/s", modelPath, runtime, batch, msPerImage, runs, gflops))
     }
   }
 }

@@ -2,10 +2,10 @@
 import ArgumentParser
 
 @main
-struct Moe: ParsableCommand {
+struct Moe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "moe",
     abstract: "Carry trained generative models from Chainer to native and browser runtimes.",
     version: "0.1.0",
-    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self])
+    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, ExportSite.self, Serve.self])
 }

@@ -5,8 +5,9 @@ import MoeFormats
 import MoeIR
 import MoeModels
 import MoeRuntime
+import MoeSite
 
-struct Run: ParsableCommand {
+struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Run a model on float32 .npy inputs.")
 
   @Argument(help: "Model: Chainer .npz (with --arch or inferred) or IR text .moeir.")
@@ -18,8 +19,11 @@ struct Run: ParsableCommand {
   @Option(name: .shortAndLong, help: "Output .npy (one output) or directory (one NAME.npy per output).")
   var output: String
 
-  @Option(help: "Runtime: native.")
+  @Option(help: "Runtime: native, wasm (node, the exported site's moe.js + kernels.wasm), browser (headless Chromium).")
   var runtime: String = "native"
+
+  @Option(help: "With --runtime browser: also write a screenshot of the page after it generates.")
+  var screenshot: String?
 
   @Option(help: "OpenBLAS threads.")
   var threads: Int = 2
@@ -28,8 +32,11 @@ struct Run: ParsableCommand {
 
   @OptionGroup var optimization: OptimizeOptions
 
-  func run() throws {
-    guard runtime == "native" else { throw ValidationError("runtime '\(runtime)' is not available yet; use native") }
+  func validate() throws {
+    guard ["native", "wasm", "browser"].contains(runtime) else { throw ValidationError("unknown runtime '\(runtime)'; use native, wasm or browser") }
+  }
+
+  func run() async throws {
     guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
     var g = try model.load(modelPath).graph
     try optimization.optimize(&g)
@@ -58,8 +65,18 @@ struct Run: ParsableCommand {
       }
       feeds[name] = Tensor(shape: a.shape, data: values)
     }
-    let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
-    let outs = try exec.run(feeds)
+    let outs: [String: Tensor]
+    if runtime == "native" {
+      outs = try Executor(graph: g, options: ExecutorOptions(threads: threads)).run(feeds)
+    } else {
+      let bundle = try bundleForWeb(modelPath, graph: g)
+      defer { if bundle.temporary { try? FileManager.default.removeItem(at: bundle.url) } }
+      if runtime == "wasm" {
+        outs = try WebRuntimes.runNode(bundle: bundle.url, inputs: feeds).outputs
+      } else {
+        outs = try await WebRuntimes.runBrowser(bundle: bundle.url, inputs: feeds, screenshot: screenshot.map { URL(fileURLWithPath: $0) }).outputs
+      }
+    }
     if g.outputs.count == 1 {
       let t = outs[g.outputs[0]]!
       try Npy.write(NpyArray(floats: t.data, shape: t.shape), to: URL(fileURLWithPath: output))

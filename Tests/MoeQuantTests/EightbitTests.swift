@@ -133,14 +133,4 @@ final class EightbitTests: XCTestCase {
       String(format: "SQNR %.2f dB, encode %.2f s (WebDNN on the real weights: 3,865,794 bytes)", sqnr(reference, decoded), seconds))
     XCTAssertLessThan(whole.payload.count, 4 * reference.count / 3)
   }
-
-  /// With MOEQUANT_DUMP_DIR set, writes a tensor and its eightbit payload for an external byte-for-byte check.
-  func testDumpForExternalCheck() throws {
-    guard let dir = ProcessInfo.processInfo.environment["MOEQUANT_DUMP_DIR"] else { throw XCTSkip("MOEQUANT_DUMP_DIR not set") }
-    var rng = SplitMix64(seed: 31)
-    let t = rng.tensor([64, 64, 3, 3], std: 0.06)
-    let bytes = t.data.withUnsafeBytes { Data($0) }
-    try bytes.write(to: URL(fileURLWithPath: dir).appendingPathComponent("tensor.f32"))
-    try Data(Quantizer.encode(t, as: .eightbit).payload).write(to: URL(fileURLWithPath: dir).appendingPathComponent("eightbit.bin"))
-  }
 }

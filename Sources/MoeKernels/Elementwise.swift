@@ -1,0 +1,136 @@
+// Elementwise: activations, fused epilogues, broadcasting add/sub/mul, inference batch norm, depth-to-space.
+
+/// Activation codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus.
+/// Residual codes: 0 none, 1 before (y = act(z + r)), 2 after (y = act(z) + r).
+struct Epilogue {
+  var activation: Int32
+  var alpha: Float
+  var residual: Int32
+}
+
+/// Applies activation `act` to `n` floats in place.
+func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+  switch act {
+  case 1, 2:
+    let a = act == 1 ? Float(0) : alpha
+    let va = SIMD4<Float>(repeating: a), zero = SIMD4<Float>()
+    var i = 0
+    while i &+ 4 <= n {
+      let v = load4(y + i)
+      store4(v.replacing(with: v * va, where: v .< zero), y + i)
+      i &+= 4
+    }
+    while i < n {
+      if y[i] < 0 { y[i] = a * y[i] }
+      i &+= 1
+    }
+  case 3: for i in 0..<n { y[i] = moeTanh(y[i]) }
+  case 4: for i in 0..<n { y[i] = moeSigmoid(y[i]) }
+  case 5: for i in 0..<n { y[i] = moeSoftplus(y[i]) }
+  default: break
+  }
+}
+
+@inline(__always) func addInPlace(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ n: Int) {
+  var i = 0
+  while i &+ 4 <= n {
+    store4(load4(y + i) + load4(r + i), y + i)
+    i &+= 4
+  }
+  while i < n {
+    y[i] += r[i]
+    i &+= 1
+  }
+}
+
+/// y = act(y [+ r]) [+ r] over `n` floats (r at the same offsets as y).
+func applyEpilogue(_ e: Epilogue, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?, _ n: Int) {
+  if e.residual == 1, let r { addInPlace(y, r, n) }
+  activate(e.activation, alpha: e.alpha, y, n)
+  if e.residual == 2, let r { addInPlace(y, r, n) }
+}
+
+/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation code (1…5).
+@_cdecl("moe_unary")
+public func moe_unary(_ op: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int32, _ alpha: Float) {
+  let n = Int(n)
+  if UnsafePointer(y) != x { for i in 0..<n { y[i] = x[i] } }
+  activate(op, alpha: alpha, y, n)
+}
+
+/// y = a ∘ b over (outer, channels, inner) for ∘ = add (op 0), sub (1), mul (2). `a` has the full shape; `b` is
+/// full (mode 0), one value per channel (mode 1) or a scalar (mode 2). `swap` 1 computes b ∘ a instead.
+/// `y` may be `a`. General broadcasting is left to the caller (materialise, then mode 0).
+@_cdecl("moe_binary")
+public func moe_binary(
+  _ op: Int32, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+  _ outer: Int32, _ channels: Int32, _ inner: Int32, _ mode: Int32, _ swap: Int32
+) {
+  let outer = Int(outer), channels = Int(channels), inner = Int(inner)
+  let sign: Float = swap == 1 ? -1 : 1  // a − b → −(a − b) = b − a
+  var at = 0
+  for _ in 0..<outer {
+    for c in 0..<channels {
+      let pa = a + at, py = y + at
+      if mode == 0 {
+        let pb = b + at
+        switch op {
+        case 0: for i in 0..<inner { py[i] = pa[i] + pb[i] }
+        case 1: for i in 0..<inner { py[i] = sign * (pa[i] - pb[i]) }
+        default: for i in 0..<inner { py[i] = pa[i] * pb[i] }
+        }
+      } else {
+        let v = mode == 1 ? b[c] : b[0]
+        switch op {
+        case 0: for i in 0..<inner { py[i] = pa[i] + v }
+        case 1: for i in 0..<inner { py[i] = sign * (pa[i] - v) }
+        default: for i in 0..<inner { py[i] = pa[i] * v }
+        }
+      }
+      at &+= inner
+    }
+  }
+}
+
+/// Inference batch norm over axis 1 of (batch, channels, inner): y = (x − mean) / √(var + eps) · gamma + beta.
+@_cdecl("moe_batch_norm")
+public func moe_batch_norm(
+  _ x: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>, _ mean: UnsafePointer<Float>,
+  _ variance: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ batch: Int32, _ channels: Int32, _ inner: Int32,
+  _ eps: Float
+) {
+  let channels = Int(channels), inner = Int(inner)
+  var at = 0
+  for _ in 0..<Int(batch) {
+    for c in 0..<channels {
+      let scale = gamma[c] / (variance[c] + eps).squareRoot(), m = mean[c], shift = beta[c]
+      for i in 0..<inner { y[at &+ i] = (x[at &+ i] - m) * scale + shift }
+      at &+= inner
+    }
+  }
+}
+
+/// ONNX DepthToSpace of (batch, channels, height, width) by `block`; mode 0 DCR (Chainer depth2space: channel
+/// (i·b + j)·C′ + c → y[c, h·b + i, w·b + j]), mode 1 CRD (PyTorch pixel_shuffle: channel c·b² + i·b + j).
+@_cdecl("moe_depth_to_space")
+public func moe_depth_to_space(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ batch: Int32, _ channels: Int32, _ height: Int32,
+  _ width: Int32, _ block: Int32, _ mode: Int32
+) {
+  let b = Int(block), c0 = Int(channels), h0 = Int(height), w0 = Int(width)
+  let cOut = c0 / (b &* b), outW = w0 &* b, outH = h0 &* b
+  for n in 0..<Int(batch) {
+    for c in 0..<cOut {
+      for h in 0..<h0 {
+        for i in 0..<b {
+          let row = y + ((n &* cOut &+ c) &* outH &+ h &* b &+ i) &* outW
+          for j in 0..<b {
+            let ch = mode == 0 ? (i &* b &+ j) &* cOut &+ c : (c &* b &+ i) &* b &+ j
+            let src = x + ((n &* c0 &+ ch) &* h0 &+ h) &* w0
+            for w in 0..<w0 { row[w &* b &+ j] = src[w] }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// WebDriver: a minimal W3C WebDriver client for headless Chromium through chromedriver (session, navigate, script, screenshot).
+import Foundation
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A free TCP port on 127.0.0.1 (bound once and released).
+public func freeLoopbackPort() throws -> UInt16 {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw SiteError("cannot open a socket to find a free port") }
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+  addr.sin_port = 0
+  var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let ok = withUnsafeMutablePointer(to: &addr) { p in
+    p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+  }
+  guard ok else { throw SiteError("cannot bind a socket to find a free port") }
+  return UInt16(bigEndian: addr.sin_port)
+}
+
+/// Headless Chromium driven through chromedriver.
+public final class WebDriver {
+  let process = Process()
+  let base: URL
+  var session = ""
+
+  /// Starts chromedriver and a headless Chromium session.
+  public init(chromedriver: String = "/usr/bin/chromedriver", chromium: String = "/usr/bin/chromium", windowSize: String = "1280,1000") throws {
+    for (what, path) in [("chromedriver", chromedriver), ("chromium", chromium)] where !FileManager.default.isExecutableFile(atPath: path) {
+      throw SiteError("\(path): \(what) not found (Debian: apt install chromium chromium-driver)")
+    }
+    let port = try freeLoopbackPort()
+    base = URL(string: "http://127.0.0.1:\(port)")!
+    process.executableURL = URL(fileURLWithPath: chromedriver)
+    process.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    var ready = false
+    for _ in 0..<100 {
+      if (try? request("GET", "/status"))?["value"] != nil { ready = true; break }
+      usleep(100_000)
+    }
+    guard ready else {
+      process.terminate()
+      throw SiteError("chromedriver did not start on port \(port)")
+    }
+    let caps: [String: Any] = ["capabilities": ["alwaysMatch": ["goog:chromeOptions": [
+      "binary": chromium,
+      "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(windowSize)"],
+    ]]]]
+    let r = try request("POST", "/session", caps)
+    guard let value = r["value"] as? [String: Any], let id = value["sessionId"] as? String else {
+      process.terminate()
+      throw SiteError("chromedriver did not create a session: \(r)")
+    }
+    session = id
+    _ = try request("POST", "/session/\(id)/timeouts", ["script": 300_000, "pageLoad": 120_000])
+  }
+
+  deinit { quit() }
+
+  /// Ends the session and chromedriver.
+  public func quit() {
+    if !session.isEmpty { _ = try? request("DELETE", "/session/\(session)") }
+    session = ""
+    if process.isRunning { process.terminate() }
+  }
+
+  public func navigate(_ url: String) throws { _ = try request("POST", "/session/\(session)/url", ["url": url]) }
+
+  /// Runs an async script (it must call `arguments[arguments.length - 1](value)`); returns the value.
+  public func executeAsync(_ script: String, args: [Any] = []) throws -> Any? {
+    let r = try request("POST", "/session/\(session)/execute/async", ["script": script, "args": args])
+    if let v = r["value"] as? [String: Any], let error = v["error"] as? String {
+      throw SiteError("browser script failed: \(error): \(v["message"] as? String ?? "")")
+    }
+    return r["value"]
+  }
+
+  /// A PNG screenshot of the viewport.
+  public func screenshot() throws -> Data {
+    let r = try request("GET", "/session/\(session)/screenshot")
+    guard let b64 = r["value"] as? String, let data = Data(base64Encoded: b64) else { throw SiteError("no screenshot returned") }
+    return data
+  }
+
+  func request(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> [String: Any] {
+    var req = URLRequest(url: base.appendingPathComponent(path))
+    req.httpMethod = method
+    req.timeoutInterval = 600
+    if let body {
+      req.httpBody = try JSONSerialization.data(withJSONObject: body)
+      req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<Data, Error> = .failure(SiteError("no response"))
+    URLSession.shared.dataTask(with: req) { data, _, error in
+      result = error.map { .failure($0) } ?? .success(data ?? Data())
+      done.signal()
+    }.resume()
+    done.wait()
+    let data = try result.get()
+    return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+  }
+}
