@@ -46,7 +46,7 @@ let package = Package(
     .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
-    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeTestSupport"]),
+    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeSite", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR"]),

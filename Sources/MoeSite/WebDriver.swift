@@ -1,8 +1,5 @@
 // WebDriver: a minimal W3C WebDriver client for headless Chromium through chromedriver (session, navigate, script, screenshot).
 import Foundation
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -92,22 +89,32 @@ public final class WebDriver {
     return data
   }
 
+  /// One WebDriver call. Through curl: swift-corelibs-foundation's URLSession fails on some libcurl builds
+  /// ("Failed writing header") when talking to chromedriver.
   func request(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> [String: Any] {
-    var req = URLRequest(url: base.appendingPathComponent(path))
-    req.httpMethod = method
-    req.timeoutInterval = 600
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    var args = ["-s", "--max-time", "600", "-X", method, base.absoluteString + path]
+    let input = Pipe(), output = Pipe()
     if let body {
-      req.httpBody = try JSONSerialization.data(withJSONObject: body)
-      req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+      args += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+      p.standardInput = input
+      _ = try JSONSerialization.data(withJSONObject: body)
+    } else {
+      p.standardInput = FileHandle.nullDevice
     }
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var result: Result<Data, Error> = .failure(SiteError("no response"))
-    URLSession.shared.dataTask(with: req) { data, _, error in
-      result = error.map { .failure($0) } ?? .success(data ?? Data())
-      done.signal()
-    }.resume()
-    done.wait()
-    let data = try result.get()
+    p.arguments = args
+    p.standardOutput = output
+    p.standardError = FileHandle.nullDevice
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw SiteError("/usr/bin/curl not found (Debian: apt install curl)") }
+    try p.run()
+    if let body {
+      input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: body))
+      try input.fileHandleForWriting.close()
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw SiteError("WebDriver \(method) \(path): curl exit \(p.terminationStatus)") }
     return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
   }
 }

@@ -105,4 +105,47 @@ public enum WebRuntimes {
     await server.stop()
     return (outputs, obj["ms"] as? Double ?? .nan, bench)
   }
+
+  /// Opens the exported site's page in headless Chromium, sets `settings` (the page's settings JSON, e.g. chosen
+  /// tags), generates once through `window.moeApp`, and returns the input vector and the image the page computed,
+  /// plus a screenshot PNG of the page.
+  public static func generateOnPage(bundle: URL, settings: [String: Any]) async throws -> (z: Tensor, img: Tensor, screenshot: Data) {
+    let site = FileManager.default.temporaryDirectory.appendingPathComponent("moe-page-\(UUID().uuidString.prefix(8))")
+    defer { try? FileManager.default.removeItem(at: site) }
+    try WebAssets.exportSite(bundle: bundle, to: site)
+    let server = try StaticServer(root: site, port: 0)
+    let port = try await server.start()
+    let driver = try WebDriver()
+    defer { driver.quit() }
+    try driver.navigate("http://127.0.0.1:\(port)/index.html")
+    let script = """
+      const done = arguments[arguments.length - 1];
+      const b64 = (f) => { const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength); let s = '';
+        for (let i = 0; i < u.length; i += 8192) s += String.fromCharCode(...u.subarray(i, i + 8192)); return btoa(s); };
+      (async () => {
+        for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise(r => setTimeout(r, 50));
+        if (!window.moeApp) throw new Error('index.html did not define window.moeApp');
+        await window.moeApp.ready;
+        window.moeApp.setSettings(Object.assign(window.moeApp.getSettings(), arguments[0]));
+        const r = await window.moeApp.generate(window.moeApp.getSettings());
+        await new Promise(r => setTimeout(r, 300));
+        return JSON.stringify({z: b64(r.z), zShape: [1, r.z.length], img: b64(r.img.data), imgShape: r.img.shape, ms: r.ms});
+      })().then(done, e => done(JSON.stringify({error: String(e && e.message || e)})));
+      """
+    guard let text = try driver.executeAsync(script, args: [settings]) as? String,
+      let obj = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    else { throw SiteError("the page returned no result") }
+    if let e = obj["error"] as? String { throw SiteError("the page failed: \(e)") }
+    func tensor(_ key: String, _ shapeKey: String) throws -> Tensor {
+      guard let b = obj[key] as? String, let d = Data(base64Encoded: b), let shape = obj[shapeKey] as? [Int] else {
+        throw SiteError("the page returned no '\(key)'")
+      }
+      let f = d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+      guard f.count == elementCount(shape) else { throw SiteError("page '\(key)': \(f.count) values for \(shape)") }
+      return Tensor(shape: shape, data: f)
+    }
+    let result = (try tensor("z", "zShape"), try tensor("img", "imgShape"), try driver.screenshot())
+    await server.stop()
+    return result
+  }
 }

@@ -151,7 +151,7 @@ public struct AutoQuantizer {
     // λ moves every layer at once; close the last gap one layer at a time: upgrade the failing plan's layer with
     // the best error-saved-per-byte until it passes, if that is cheaper than the best passing plan.
     if var current = closestFailing {
-      for _ in 0..<16 {
+      for _ in 0..<40 {
         var bestStep: (name: String, option: EncodingOption, gain: Double)? = nil
         for (name, opts) in table {
           let now = current.plan.schemes[name]?.description ?? "f32"
