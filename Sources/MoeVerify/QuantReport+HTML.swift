@@ -36,12 +36,15 @@ extension QuantReport {
     }
     svg += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\">weight bytes (log scale)</text>"
     svg += "<text transform=\"translate(16 \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">output PSNR (dB)</text>"
+    // Labels alternate above and below in x order so that neighbouring points stay readable.
+    let rank = Dictionary(uniqueKeysWithValues: points.indices.sorted { points[$0].1 < points[$1].1 }.enumerated().map { ($1, $0) })
     for (i, p) in points.enumerated() {
       let mine = i == points.count - 1
       let color = mine ? "#d62728" : Self.palette[i % Self.palette.count]
       let cx = px(log10(max(p.1, 1))), cy = py(p.2)
       svg += "<circle cx=\"\(cx)\" cy=\"\(cy)\" r=\"\(mine ? 7 : 5)\" fill=\"\(color)\" stroke=\"#333\"><title>\(Self.escape(p.0)): \(Int(p.1)) B, \(String(format: "%.2f", p.2)) dB</title></circle>"
-      svg += "<text x=\"\(cx + 9)\" y=\"\(cy - 6)\" class=\"label\">\(Self.escape(p.0))</text>"
+      let dy = rank[i]! % 2 == 0 ? -8.0 : 16.0
+      svg += "<text x=\"\(cx + 9)\" y=\"\(cy + dy)\" class=\"label\"\(mine ? " font-weight=\"bold\"" : "")>\(Self.escape(p.0))</text>"
     }
     return svg + "</svg>"
   }
