@@ -8,26 +8,10 @@ import XCTest
 /// Optimized and unoptimized graphs agree to this max-abs (outputs of order 1).
 let passTolerance: Float = 1e-4
 
-/// A seeded generator for weights and inputs.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func normal() -> Float {
-    let u1 = Double.random(in: 1e-12..<1, using: &self), u2 = Double.random(in: 0..<1, using: &self)
-    return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
-  }
-}
-
 /// Gives every weight of a zoo graph seeded data: He-scaled weights, non-trivial BN statistics.
 func randomized(_ g: Graph, seed: UInt64) -> Graph {
   var g = g
-  var rng = SplitMix(state: seed)
+  var rng = SeededGenerator(seed: seed)
   for w in g.weights {
     let shape = w.shape.fixed!
     let n = elementCount(shape)
@@ -45,7 +29,7 @@ func randomized(_ g: Graph, seed: UInt64) -> Graph {
 }
 
 func feeds(_ g: Graph, batch: Int, seed: UInt64) -> [String: Tensor] {
-  var rng = SplitMix(state: seed)
+  var rng = SeededGenerator(seed: seed)
   var f: [String: Tensor] = [:]
   for i in g.inputs {
     let shape = i.shape.dims.map { $0.value ?? batch }
