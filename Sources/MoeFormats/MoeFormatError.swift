@@ -42,6 +42,12 @@ public struct MoeFormatError: Error, CustomStringConvertible, Equatable, Sendabl
     case corruptHDF5
     /// An HDF5 dataset with no data (null dataspace): Chainer's lazily-initialised `None` parameter.
     case emptyDataset
+    /// The file does not parse as an ONNX ModelProto (truncated, or not protobuf at all).
+    case notONNX
+    /// The ONNX model is structurally invalid (missing initializer, cycle, bad attribute, unsupported opset).
+    case invalidONNX
+    /// The ONNX model uses ops or features MoeKit does not import (all unsupported ops are listed).
+    case unsupportedONNX
   }
 
   /// What went wrong.

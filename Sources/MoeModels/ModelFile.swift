@@ -7,9 +7,9 @@ import MoeQuant
 /// Reading and writing model files by extension.
 public enum ModelFile {
   /// Extensions `load` understands.
-  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe"]
+  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe", "onnx"]
   /// Extensions `write` understands.
-  public static let writable = ["moeir", "npz", "h5", "hdf5", "moe"]
+  public static let writable = ["moeir", "npz", "h5", "hdf5", "moe", "onnx"]
   /// The producer string bundles record.
   public static let producer = "moekit 0.1.0"
 
@@ -29,6 +29,8 @@ public enum ModelFile {
       return ImportedModel(graph: try loadIR(url), prefix: "", unusedKeys: [], notes: [])
     case "moe":
       return ImportedModel(graph: try MoeBundle.read(url).graph, prefix: "", unusedKeys: [], notes: [])
+    case "onnx":
+      return ImportedModel(graph: try ONNXImporter.read(url), prefix: "", unusedKeys: [], notes: [])
     default:
       throw ImportError(file: path, key: nil, "unknown model format '.\(url.pathExtension)'; expected \(readable.map { "." + $0 }.joined(separator: ", "))")
     }
@@ -40,6 +42,7 @@ public enum ModelFile {
     switch url.pathExtension.lowercased() {
     case "moe": try writeBundle(model.graph, to: url, plan: plan, deflate: deflate, sourceURL: sourceURL)
     case "moeir": try writeIR(model.graph, to: url)
+    case "onnx": try ONNXExporter.write(model.graph, to: url)
     case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
     case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
     default:

@@ -7,10 +7,10 @@ import MoeVerify
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")
 
-  @Argument(help: "Input model: Chainer .npz / .h5, or IR text .moeir.")
+  @Argument(help: "Input model: Chainer .npz / .h5, .onnx, IR text .moeir, or a .moe bundle.")
   var input: String
 
-  @Option(name: .shortAndLong, help: "Output: .moeir (IR text; weights beside it as NAME.weights.npz), .npz or .h5 (Chainer layout).")
+  @Option(name: .shortAndLong, help: "Output: .moe (browser bundle), .moeir (IR text; weights beside it as NAME.weights.npz), .onnx, .npz or .h5 (Chainer layout).")
   var output: String
 
   @OptionGroup var model: ModelOptions
@@ -37,7 +37,7 @@ struct Convert: ParsableCommand {
     var m = try model.load(input)
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     // A Chainer checkpoint keeps Chainer's layout: its weights are written as imported.
-    if ext == "moeir" || ext == "moe" {
+    if ext == "moeir" || ext == "moe" || ext == "onnx" {
       try optimization.optimize(&m.graph, log: true)
     }
     guard quantize == "none" || ext == "moe" else {
