@@ -38,11 +38,11 @@ public enum ModelFile {
 
   /// Writes `model` by the extension of `url`: `.moeir` (IR text + weights beside it), `.npz` or `.h5` (Chainer layout).
   public static func write(_ model: ImportedModel, to url: URL, plan: QuantizationPlan = .init(), deflate: Bool = false,
-                           sourceURL: URL? = nil) throws {
+                           sourceURL: URL? = nil, onnxOpset: Int = 17) throws {
     switch url.pathExtension.lowercased() {
     case "moe": try writeBundle(model.graph, to: url, plan: plan, deflate: deflate, sourceURL: sourceURL)
     case "moeir": try writeIR(model.graph, to: url)
-    case "onnx": try ONNXExporter.write(model.graph, to: url)
+    case "onnx": try ONNXExporter.write(model.graph, to: url, opset: onnxOpset)
     case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
     case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
     default:

@@ -26,7 +26,11 @@ struct Convert: ParsableCommand {
   @Flag(help: "Deflate each bundle payload (zlib) when that makes it smaller.")
   var deflate = false
 
+  @Option(help: "ONNX opset of a .onnx output (13–21).")
+  var opset: Int = 17
+
   func validate() throws {
+    guard (13...21).contains(opset) else { throw ValidationError("--opset \(opset): MoeKit writes ONNX opsets 13–21") }
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     guard ModelFile.writable.contains(ext) else {
       throw ValidationError("\(output): unsupported output format '.\(ext)'; supported: \(ModelFile.writable.map { "." + $0 }.joined(separator: ", "))")
@@ -52,7 +56,8 @@ struct Convert: ParsableCommand {
     } else {
       plan = try QuantizationPlan.uniform(quantize, for: m.graph)
     }
-    try ModelFile.write(m, to: URL(fileURLWithPath: output), plan: plan, deflate: deflate, sourceURL: URL(fileURLWithPath: input))
+    try ModelFile.write(m, to: URL(fileURLWithPath: output), plan: plan, deflate: deflate, sourceURL: URL(fileURLWithPath: input),
+                        onnxOpset: opset)
     let prefix = m.prefix.isEmpty ? "" : " (prefix '\(m.prefix)')"
     let what = m.graph.metadata["model"] ?? m.graph.metadata["arch"] ?? m.graph.name
     print("\(input)\(prefix) → \(output): \(what), \(m.graph.nodes.count) nodes, \(m.graph.parameterCount) parameters")
