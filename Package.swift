@@ -38,7 +38,7 @@ let package = Package(
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .target(name: "MoeKernels"),
     .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
-    .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats"]),
+    .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
       "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -36,7 +36,8 @@ public enum WebRuntimes {
     var outputs: [String: Tensor] = [:]
     for f in try FileManager.default.contentsOfDirectory(atPath: outDir.path) where f.hasSuffix(".npy") {
       let a = try Npy.read(outDir.appendingPathComponent(f))
-      outputs[String(f.dropLast(4))] = Tensor(shape: a.shape, data: try a.floats())
+      let encoded = String(f.dropLast(4))
+      outputs[encoded.removingPercentEncoding ?? encoded] = Tensor(shape: a.shape, data: try a.floats())
     }
     return (outputs, info?["ms"] as? Double ?? .nan)
   }

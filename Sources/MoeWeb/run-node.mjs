@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // run-node.mjs: runs a .moe bundle once with moe.js + kernels.wasm in node on .npy inputs; writes OUT_DIR/<output>.npy.
 //   node run-node.mjs MODEL.moe OUT_DIR NAME=IN.npy [NAME=IN.npy ...]   (a single-input model also takes a bare IN.npy)
+// Output names are percent-encoded in file names (`res/0/add` → `res%2F0%2Fadd.npy`).
 // Prints one JSON line {"ms": run time, "load_ms": …, "outputs": {name: shape}}; on error, the message on stderr, exit 1.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,8 +49,10 @@ async function main(args) {
   const shapes = {}, written = [];
   try {
     for (const [name, v] of Object.entries(out)) {
-      if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new Error(`output name '${name}' cannot be a file name`);
-      const path = join(outDir, `${name}.npy`);
+      // Value names may hold '/' (e.g. `res/0/add`): the file name is the name percent-encoded.
+      const file = encodeURIComponent(name);
+      if (file === '.' || file === '..') throw new Error(`output name '${name}' cannot be a file name`);
+      const path = join(outDir, `${file}.npy`);
       await writeFile(`${path}.tmp-${process.pid}`, writeNpy(v.data, v.shape));
       written.push(path);
       shapes[name] = v.shape;

@@ -40,31 +40,7 @@ struct Run: AsyncParsableCommand {
     guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
     var g = try model.load(modelPath).graph
     try optimization.optimize(&g)
-    var feeds: [String: Tensor] = [:]
-    for spec in inputs {
-      var name: String, file: String
-      if let eq = spec.firstIndex(of: "="), g.inputs.contains(where: { $0.name == spec[..<eq] }) {
-        name = String(spec[..<eq])
-        file = String(spec[spec.index(after: eq)...])
-      } else if spec.contains("=") && !FileManager.default.fileExists(atPath: spec) {
-        throw ValidationError("\(modelPath): no input named '\(spec.prefix(while: { $0 != "=" }))'; inputs: \(g.inputs.map(\.name).joined(separator: ", "))")
-      } else {
-        guard g.inputs.count == 1 else {
-          throw ValidationError("the model has inputs \(g.inputs.map(\.name).joined(separator: ", ")); name each: --input NAME=X.npy")
-        }
-        name = g.inputs[0].name
-        file = spec
-      }
-      let a = try Npy.read(URL(fileURLWithPath: file))
-      let values: [Float]
-      do { values = try a.floats() } catch { throw ValidationError("\(file): \(error)") }
-      let want = g.inputs.first { $0.name == name }!.shape
-      let fits = want.rank == a.shape.count && zip(want.dims, a.shape).allSatisfy { $0.value == nil || $0.value == $1 }
-      guard fits else {
-        throw ValidationError("\(file): shape \(a.shape) does not fit input '\(name)' of \(modelPath), expected \(want)")
-      }
-      feeds[name] = Tensor(shape: a.shape, data: values)
-    }
+    let feeds = try readInputs(inputs, for: g, modelPath: modelPath)
     let outs: [String: Tensor]
     if runtime == "native" {
       outs = try Executor(graph: g, options: ExecutorOptions(threads: threads)).run(feeds)

@@ -1,0 +1,97 @@
+// moe verify: the same inputs through native, wasm, browser, Chainer and ONNX Runtime; a table of differences.
+import ArgumentParser
+import Foundation
+import MoeIR
+import MoeModels
+import MoeVerify
+
+struct Verify: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a model through several runtimes on the same inputs and compare every output (exit 1 on failure).",
+    discussion: """
+      Runtimes: native (Swift + OpenBLAS), wasm (moe.js + kernels.wasm in node), browser (the same in headless \
+      Chromium), chainer (real Chainer on the checkpoint; Chainer .npz/.h5 of a zoo architecture only), onnxruntime \
+      (ONNX Runtime on MoeKit's ONNX export). Each output of each runtime is compared with the reference runtime's \
+      (default: chainer when it runs, else the first); it passes when |a − b| ≤ atol + rtol·|ref| everywhere. \
+      --layerwise also compares every intermediate value in native, wasm and onnxruntime and names the first node \
+      whose output diverges (atol scaled by max(1, max|ref|) there).
+      """)
+
+  @Argument(help: "Model: Chainer .npz/.h5, .onnx, .moeir or a .moe bundle.")
+  var modelPath: String
+
+  @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints).")
+  var runtimes: String?
+
+  @Option(help: "The runtime the others are compared with.")
+  var reference: String?
+
+  @Option(name: .customLong("inputs"), help: "Batch size of the inputs drawn from the model's input prior.")
+  var count: Int = 2
+
+  @Option(name: .customLong("input"), help: "Use X.npy (or NAME=X.npy, repeatable) instead of sampled inputs.")
+  var inputFiles: [String] = []
+
+  @Option(help: "Seed of the sampled inputs.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Absolute tolerance.")
+  var atol: Double = 1e-4
+
+  @Option(help: "Relative tolerance.")
+  var rtol: Double = 0
+
+  @Flag(help: "Compare every intermediate value (native, wasm, onnxruntime) and name the first diverging node.")
+  var layerwise = false
+
+  @Flag(help: "Print the report as JSON.")
+  var json = false
+
+  @Option(help: "Fault injection: RUNTIME:WEIGHT[=DELTA] adds DELTA (default 1) to the weight's first element in that runtime's copy (repeatable).")
+  var perturb: [String] = []
+
+  @Option(help: "OpenBLAS threads of the native runtime.")
+  var threads: Int = 2
+
+  @OptionGroup var model: ModelOptions
+  @OptionGroup var optimization: OptimizeOptions
+
+  func validate() throws {
+    guard count >= 1 else { throw ValidationError("--inputs must be ≥ 1") }
+    guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be ≥ 0") }
+    for r in (runtimes ?? "").split(separator: ",") + (reference.map { [Substring($0)] } ?? []) {
+      guard VerifyRuntime(rawValue: String(r)) != nil else {
+        throw ValidationError("unknown runtime '\(r)'; known: \(VerifyRuntime.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+    }
+  }
+
+  func run() async throws {
+    let url = URL(fileURLWithPath: modelPath)
+    let imported = try model.load(modelPath)
+    var g = imported.graph
+    try optimization.optimize(&g)
+    let ext = url.pathExtension.lowercased()
+    var chainer: ChainerSource? = nil
+    if ["npz", "h5", "hdf5"].contains(ext), let desc = g.metadata["model"], let arch = g.metadata["arch"], Zoo.model(named: arch) != nil {
+      chainer = ChainerSource(checkpoint: url, prefix: imported.prefix, model: desc, bnEps: model.bnEps)
+    }
+    var chosen: [VerifyRuntime]
+    if let runtimes {
+      chosen = runtimes.split(separator: ",").map { VerifyRuntime(rawValue: String($0))! }
+    } else {
+      chosen = VerifyRuntime.allCases.filter { $0 != .chainer || chainer != nil }
+      if chainer == nil { printErr("note: \(modelPath) is not a Chainer checkpoint of a zoo architecture: chainer runtime left out") }
+    }
+    let perturbations = try perturb.map { try Perturbation(parsing: $0) }
+    let options = VerifyOptions(runtimes: chosen, reference: reference.flatMap { VerifyRuntime(rawValue: $0) }, atol: atol, rtol: rtol,
+                                layerwise: layerwise, perturbations: perturbations, threads: threads)
+    var verifier = CrossRuntimeVerifier(graph: g, bundle: ext == "moe" ? url : nil, chainer: chainer, options: options)
+    verifier.progress = { printErr($0) }
+    let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath)
+    let report: VerifyReport
+    do { report = try await verifier.verify(inputs: feeds) } catch let e as VerifyError { throw ValidationError("\(modelPath): \(e.message)") }
+    print(json ? try report.json() : report.text(), terminator: json ? "\n" : "")
+    if !report.passed { throw ExitCode(1) }
+  }
+}
