@@ -4,6 +4,7 @@ import Foundation
 import MoeFormats
 import MoeIR
 import MoeModels
+import MoeQuant
 import MoeRuntime
 import MoeSite
 
@@ -134,9 +135,16 @@ public enum RuntimeDrivers {
     var temporary: URL? = nil
     let expose = layerwise && !browser
     if url == nil || mustRewrite || expose {
-      if bundle != nil { notes.append("bundle rewritten as float32 from its decoded weights (for --layerwise/--perturb)") }
+      // A bundle's weights are re-encoded with the encodings it records, so the web decoders still run.
+      var plan = QuantizationPlan()
+      if let bundle {
+        for t in try MoeBundle.read(bundle).manifest.tensors {
+          if let s = QuantScheme(name: t.encoding), s != .float32 { plan.schemes[t.name] = s }
+        }
+        notes.append("bundle rewritten for --layerwise/--perturb, its weights re-encoded with the encodings it records")
+      }
       let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("moe-verify-\(UUID().uuidString.prefix(8)).moe")
-      try ModelFile.writeBundle(expose ? exposingAll(graph) : graph, to: tmp)
+      try ModelFile.writeBundle(expose ? exposingAll(graph) : graph, to: tmp, plan: plan)
       url = tmp
       temporary = tmp
     }

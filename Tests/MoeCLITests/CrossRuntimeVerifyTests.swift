@@ -95,6 +95,21 @@ final class CrossRuntimeVerifyTests: XCTestCase {
     }
   }
 
+  func testQuantizedBundlesAgreeAcrossRuntimes() throws {
+    let f = try ChainerFixture.make("srresnet-generator", ["--C", "8", "--B", "2", "--U", "1", "--n", "162", "--batch", "1"], in: Self.work)
+    for scheme in ["int8", "palette16", "eightbit"] {
+      let bundle = Self.work.appendingPathComponent("q-\(scheme).moe")
+      XCTAssertEqual(try TestSupport.moe(["convert", f.checkpointURL.path, "-o", bundle.path, "--quantize", scheme]).status, 0)
+      // As shipped (the web runtimes decode the bundle's encodings), then layerwise (the bundle re-encoded).
+      for extra in [["--runtimes", "native,wasm,onnxruntime"], ["--runtimes", "native,wasm,onnxruntime", "--layerwise"]] {
+        let (status, report, err) = try verify([bundle.path] + extra)
+        XCTAssertEqual(status, 0, "\(scheme) \(extra): \(err)")
+        XCTAssertEqual(report["reference"] as? String, "native")
+        for row in rows(report) { XCTAssertLessThanOrEqual(maxAbs(row), 1e-4, "\(scheme) \(row)") }
+      }
+    }
+  }
+
   func testBadRequestsGiveOneClearLine() throws {
     let f = try ChainerFixture.make("dcgan-generator", ["--C", "16", "--n", "20", "--batch", "1"], in: Self.work)
     let onnx = Self.work.appendingPathComponent("dcgan.onnx")
