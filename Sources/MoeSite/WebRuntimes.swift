@@ -116,9 +116,16 @@ public enum WebRuntimes {
     try WebAssets.exportSite(bundle: bundle, to: site)
     let server = try StaticServer(root: site, port: 0)
     let port = try await server.start()
+    let result = try generateOnPage(url: "http://127.0.0.1:\(port)/index.html", settings: settings)
+    await server.stop()
+    return result
+  }
+
+  /// The same for a page already served at `url` (e.g. by `moe serve`).
+  public static func generateOnPage(url: String, settings: [String: Any]) throws -> (z: Tensor, img: Tensor, screenshot: Data) {
     let driver = try WebDriver()
     defer { driver.quit() }
-    try driver.navigate("http://127.0.0.1:\(port)/index.html")
+    try driver.navigate(url)
     let script = """
       const done = arguments[arguments.length - 1];
       const b64 = (f) => { const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength); let s = '';
@@ -145,8 +152,6 @@ public enum WebRuntimes {
       guard f.count == elementCount(shape) else { throw SiteError("page '\(key)': \(f.count) values for \(shape)") }
       return Tensor(shape: shape, data: f)
     }
-    let result = (try tensor("z", "zShape"), try tensor("img", "imgShape"), try driver.screenshot())
-    await server.stop()
-    return result
+    return (try tensor("z", "zShape"), try tensor("img", "imgShape"), try driver.screenshot())
   }
 }

@@ -84,14 +84,19 @@ final class WebRuntimeTests: XCTestCase {
     try FileManager.default.copyItem(at: shot, to: keep.appendingPathComponent("page.png"))
   }
 
-  /// The page itself: chosen tags set through `window.moeApp`, one image generated, compared with the native run on
-  /// the very input vector the page built; the screenshot is kept under .build/test-output/ for people to look at.
-  func testPageGeneratesWithChosenTags() async throws {
+  /// The page itself, exported by `moe export-site` and served by `moe serve`: chosen tags set through
+  /// `window.moeApp`, one image generated, compared with the native run on the very input vector the page built;
+  /// the screenshot is kept under .build/test-output/ for people to look at.
+  func testPageGeneratesWithChosenTags() throws {
     let f = try ChainerFixture.make("srresnet-generator", ["--C", "16", "--B", "2", "--U", "3", "--n", "162", "--batch", "1"], in: Self.work)
     let bundle = Self.work.appendingPathComponent("page.moe")
     XCTAssertEqual(try TestSupport.moe(["convert", f.checkpointURL.path, "-o", bundle.path]).status, 0)
+    let site = Self.work.appendingPathComponent("page-site")
+    XCTAssertEqual(try TestSupport.moe(["export-site", bundle.path, "-o", site.path]).status, 0)
+    let (server, port) = try serve(site)
+    defer { server.terminate() }
     let settings: [String: Any] = ["groups": ["hair_color": "blonde_hair", "eye_color": "blue_eyes"], "tags": ["smile": "on", "hat": "off"]]
-    let page = try await WebRuntimes.generateOnPage(bundle: bundle, settings: settings)
+    let page = try WebRuntimes.generateOnPage(url: "http://127.0.0.1:\(port)/index.html", settings: settings)
     XCTAssertEqual(page.z.shape, [1, 162])
     let tags = ["blonde_hair": 128, "blue_eyes": 128 + 13 + 5 + 6, "smile": 128 + 13 + 5 + 1, "hat": 128 + 13 + 5 + 3]
     XCTAssertEqual(page.z.data[tags["blonde_hair"]!], 1)
@@ -109,6 +114,30 @@ final class WebRuntimeTests: XCTestCase {
     XCTAssertEqual(Array(page.screenshot.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
   }
 
+  func curl(_ port: Int, _ path: String) throws -> String {
+    try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-i", "--path-as-is", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
+  }
+
+  /// Starts `moe serve DIR` on a free port and waits until it answers.
+  func serve(_ site: URL) throws -> (Process, Int) {
+    for _ in 0..<5 {
+      let server = Process()
+      server.executableURL = TestSupport.moeBinary
+      let port = 20000 + Int.random(in: 0..<20000)
+      server.arguments = ["serve", site.path, "--port", "\(port)"]
+      server.standardOutput = FileHandle.nullDevice
+      server.standardError = FileHandle.nullDevice
+      try server.run()
+      for _ in 0..<50 {
+        if try curl(port, "/index.html").hasPrefix("HTTP/1.1 200") { return (server, port) }
+        if !server.isRunning { break }  // the port was taken: try another
+        usleep(200_000)
+      }
+      server.terminate()
+    }
+    throw NSError(domain: "WebRuntimeTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "moe serve did not start"])
+  }
+
   func testExportSiteAndServe() throws {
     let f = try ChainerFixture.make("dcgan-generator", ["--C", "16", "--n", "162", "--batch", "1"], in: Self.work)
     let site = Self.work.appendingPathComponent("site")
@@ -117,35 +146,21 @@ final class WebRuntimeTests: XCTestCase {
     for name in ["index.html", "moe.js", "kernels.wasm", "model.moe", "app.js", "style.css"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: site.appendingPathComponent(name).path), name)
     }
-    let server = Process()
-    server.executableURL = TestSupport.moeBinary
-    let port = 20000 + Int.random(in: 0..<20000)
-    server.arguments = ["serve", site.path, "--port", "\(port)"]
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    let (server, port) = try serve(site)
     defer { server.terminate() }
-    func curl(_ path: String) throws -> String {
-      try TestSupport.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-i", "--path-as-is", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]).stdout
-    }
-    var head = ""
-    for _ in 0..<50 {
-      head = try curl("/kernels.wasm")
-      if head.hasPrefix("HTTP/1.1 200") { break }
-      usleep(200_000)
-    }
+    let head = try curl(port, "/kernels.wasm")
     XCTAssertTrue(head.hasPrefix("HTTP/1.1 200"), head.prefix(200).description)
     let lower = head.lowercased()
     XCTAssertTrue(lower.contains("content-type: application/wasm"))
     XCTAssertTrue(lower.contains("cross-origin-opener-policy: same-origin"))
     XCTAssertTrue(lower.contains("cross-origin-embedder-policy: require-corp"))
-    XCTAssertTrue(try curl("/").lowercased().contains("content-type: text/html"))
-    XCTAssertTrue(try curl("/moe.js").lowercased().contains("content-type: text/javascript"))
+    XCTAssertTrue(try curl(port, "/").lowercased().contains("content-type: text/html"))
+    XCTAssertTrue(try curl(port, "/moe.js").lowercased().contains("content-type: text/javascript"))
     for evil in ["/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc/passwd"] {
-      let r = try curl(evil)
+      let r = try curl(port, evil)
       XCTAssertFalse(r.contains("root:x:0:0"), "traversal via \(evil)")
       XCTAssertTrue(r.hasPrefix("HTTP/1.1 403") || r.hasPrefix("HTTP/1.1 404") || r.hasPrefix("HTTP/1.1 400"), r.prefix(100).description)
     }
-    XCTAssertTrue(try curl("/nope.txt").hasPrefix("HTTP/1.1 404"))
+    XCTAssertTrue(try curl(port, "/nope.txt").hasPrefix("HTTP/1.1 404"))
   }
 }
