@@ -7,7 +7,7 @@ PY         := Converters/py
 APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build wasm test test-swift test-python test-web demo bench-size bench-web clean
+.PHONY: all deps apt venv build wasm test test-swift test-python test-web demo bench bench-size bench-web clean
 
 all: build
 
@@ -53,6 +53,12 @@ demo: deps build
 	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 1
 	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 16 --runs 3
 	@echo "demo: images in $(DEMO_DIR)/grid.png and $(DEMO_DIR)/grid-fixed-noise.png"
+
+# ms/image of the paper generator at batch 1 and 16: MoeKit native, real Chainer and ONNX Runtime in the same run, with ratios.
+bench: deps build
+	@mkdir -p $(DEMO_DIR)
+	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
+	$(PY) Converters/bench_speed.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz
 
 # Bytes and output PSNR of every encoding and of `auto` on the paper generator, next to WebDNN's eightbit.
 bench-size: deps build
