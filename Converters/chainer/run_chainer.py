@@ -56,9 +56,13 @@ def main(argv=None):
     try:
         name, hyper = parse_model(a.model)
         model = moe_zoo.build(name, **hyper)
-        ext = os.path.splitext(a.checkpoint)[1].lower()
-        load = chainer.serializers.load_hdf5 if ext in (".h5", ".hdf5") else chainer.serializers.load_npz
-        load(a.checkpoint, model, path=a.prefix)
+        if os.path.splitext(a.checkpoint)[1].lower() in (".h5", ".hdf5"):
+            import h5py  # load_hdf5 has no path argument: deserialize the prefix's group
+            with h5py.File(a.checkpoint, "r") as f:
+                group = f[a.prefix.strip("/")] if a.prefix.strip("/") else f
+                chainer.serializers.HDF5Deserializer(group).load(model)
+        else:
+            chainer.serializers.load_npz(a.checkpoint, model, path=a.prefix)
         if a.bn_eps is not None:
             for link in model.links():
                 if isinstance(link, chainer.links.BatchNormalization):

@@ -84,8 +84,10 @@ final class CrossRuntimeVerifyTests: XCTestCase {
     XCTAssertEqual(rows(c.report).first?["passed"] as? Bool, false)
   }
 
+  /// HDF5 and NPZ checkpoints under trainer prefixes: the Chainer driver reads the same subtree MoeKit did.
   func testOtherZooModelsAgreeWithChainerAndONNXRuntime() throws {
-    for (arch, hp) in [("acgan-discriminator", ["--widths", "4,8", "--size", "16", "--tags", "3"]), ("dcgan-generator", ["--C", "16", "--n", "20"])] {
+    for (arch, hp) in [("acgan-discriminator", ["--widths", "4,8", "--size", "16", "--tags", "3", "--format", "h5", "--prefix", "updater/model:main/"]),
+                      ("dcgan-generator", ["--C", "16", "--n", "20", "--prefix", "predictor/"])] {
       let f = try ChainerFixture.make(arch, hp + ["--batch", "1"], in: Self.work)
       let (status, report, err) = try verify([f.checkpointURL.path, "--runtimes", "native,wasm,chainer,onnxruntime", "--inputs", "3", "--layerwise"])
       XCTAssertEqual(status, 0, "\(arch): \(err)")
