@@ -19,19 +19,9 @@ public enum WebRuntimes {
       try Npy.write(NpyArray(floats: t.data, shape: t.shape), to: f)
       args.append("\(name)=\(f.path)")
     }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["node"] + args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-      throw SiteError("node runtime failed: " + String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
+    let r = try Subprocess.run(program: "node", args)
+    guard r.status == 0 else { throw SiteError("node runtime failed: " + r.errorText) }
+    let stdout = r.stdout
     let info = (try? JSONSerialization.jsonObject(with: stdout.split(separator: UInt8(ascii: "\n")).last.map { Data($0) } ?? Data())) as? [String: Any]
     var outputs: [String: Tensor] = [:]
     for f in try FileManager.default.contentsOfDirectory(atPath: outDir.path) where f.hasSuffix(".npy") {

@@ -1,5 +1,6 @@
-// Python: runs the framework-side drivers of Converters/ in the project's venv (Converters/py), and small subprocesses.
+// Python: runs the framework-side drivers of Converters/ in the project's venv (Converters/py).
 import Foundation
+import MoeSite
 
 /// The project's Python drivers (Chainer, ONNX Runtime).
 public enum Python {
@@ -18,38 +19,8 @@ public enum Python {
   /// Runs `Converters/py ARGS` in the checkout; throws the driver's last stderr line on failure.
   public static func run(_ arguments: [String]) throws {
     let root = try root()
-    let (status, _, err) = try execute(root.appendingPathComponent("Converters/py"), arguments, cwd: root)
-    guard status == 0 else {
-      let last = err.split(separator: "\n").last.map(String.init) ?? "exit \(status)"
-      throw VerifyError(last)
-    }
+    let r = try Subprocess.run(root.appendingPathComponent("Converters/py"), arguments, cwd: root)
+    guard r.status == 0 else { throw VerifyError(r.errorText.split(separator: "\n").last.map(String.init) ?? "exit \(r.status)") }
   }
 
-  /// Runs a program and returns its stdout (throws on a non-zero exit).
-  static func capture(_ executable: String, _ arguments: [String]) throws -> String {
-    let (status, out, err) = try execute(URL(fileURLWithPath: executable), arguments, cwd: nil)
-    guard status == 0 else { throw VerifyError(err) }
-    return out
-  }
-
-  static func execute(_ executable: URL, _ arguments: [String], cwd: URL?) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = executable
-    p.arguments = arguments
-    if let cwd { p.currentDirectoryURL = cwd }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    var outData = Data(), errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    p.waitUntilExit()
-    group.wait()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-  }
 }

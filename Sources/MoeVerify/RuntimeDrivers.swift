@@ -242,16 +242,9 @@ public enum RuntimeDrivers {
     return (result, obj["runtime"] as? String ?? "?")
   }
 
-  static func nodeVersion() -> String {
-    (try? Python.capture("/usr/bin/env", ["node", "--version"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-  }
+  static func nodeVersion() -> String { Subprocess.output(of: "node", ["--version"]) ?? "?" }
 
   static func chromiumVersion() -> String {
-    for c in ["chromium", "chromium-browser"] {
-      if let v = try? Python.capture("/usr/bin/env", [c, "--version"]), !v.isEmpty {
-        return v.trimmingCharacters(in: .whitespacesAndNewlines)
-      }
-    }
-    return "Chromium"
+    ["chromium", "chromium-browser"].lazy.compactMap { Subprocess.output(of: $0, ["--version"]) }.first { !$0.isEmpty } ?? "Chromium"
   }
 }

@@ -74,17 +74,9 @@ struct Bench: AsyncParsableCommand {
     if runtime == "wasm" {
       // Warm-up plus `runs` timed runs inside one node process (bench-node.mjs beside moe.js).
       let script = try WebAssets.directory().appendingPathComponent("bench-node.mjs")
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      p.arguments = ["node", script.path, bundle.url.path, "--batch", "\(batch)", "--runs", "\(runs)", "--json"]
-      let out = Pipe()
-      p.standardOutput = out
-      p.standardInput = FileHandle.nullDevice
-      try p.run()
-      let data = out.fileHandleForReading.readDataToEndOfFile()
-      p.waitUntilExit()
-      guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let ms = obj["ms_per_image"] as? Double
-      else { throw ValidationError("node benchmark failed (exit \(p.terminationStatus))") }
+      let r = try Subprocess.run(program: "node", [script.path, bundle.url.path, "--batch", "\(batch)", "--runs", "\(runs)", "--json"])
+      guard r.status == 0, let obj = try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], let ms = obj["ms_per_image"] as? Double
+      else { throw ValidationError("node benchmark failed (exit \(r.status)): \(r.errorText)") }
       msPerImage = ms
     } else {
       let r = try await WebRuntimes.runBrowser(bundle: bundle.url, inputs: feeds, benchRuns: runs)

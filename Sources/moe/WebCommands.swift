@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
       var graph = Graph(name: "")
       if !target.lowercased().hasSuffix(".moe") {
         graph = try model.load(target).graph
-        var o = try OptimizeOptions.parse([])
+        let o = try OptimizeOptions.parse([])
         try o.validate()
         try o.optimize(&graph)
       }
