@@ -167,7 +167,9 @@ public enum ONNXImporter {
         }
         guard tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue) else {
           throw MoeFormatError(.unsupportedONNX, key: name,
-                               "graph input has element type \(ONNXImporter.typeName(tt.pointee.elem_type)); MoeKit reads float32 tensors")
+                               "graph input has element type \(ONNXImporter.typeName(tt.pointee.elem_type)); MoeKit reads float32 tensors"
+                                 + (tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__INT64.rawValue)
+                                   ? " (int64 shapes/axes must be initializers or Constants: static shapes)" : ""))
         }
         guard let sp = tt.pointee.shape else {
           throw MoeFormatError(.unsupportedONNX, key: name, "graph input has no shape")

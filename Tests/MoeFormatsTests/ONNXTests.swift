@@ -305,31 +305,6 @@ final class ONNXTests: XCTestCase {
       """)
   }
 
-  /// Opsets before 13: Unsqueeze/Squeeze `axes` and (opset < 10) Slice bounds as attributes, BN `spatial`.
-  func testImportOldOpsetForms() throws {
-    let body = """
-      nodes = [
-        helper.make_node("BatchNormalization", ["x", "g", "b", "mu", "var"], ["bn"], name="bn", epsilon=2e-5, **BN),
-        helper.make_node("Unsqueeze", ["bn"], ["u"], name="unsqueeze", axes=[0]),
-        helper.make_node("Squeeze", ["u"], ["sq"], name="squeeze", axes=[0]),
-        SLICE,
-        helper.make_node("Flatten", ["s"], ["f"], name="flatten", axis=1),
-        helper.make_node("Gemm", ["f", "w", "c"], ["y"], name="gemm", transB=1),
-      ]
-      var = np.abs(rng.standard_normal(3)).astype(np.float32) + 0.5
-      inits = [W("g", 3), W("b", 3), W("mu", 3), numpy_helper.from_array(var, "var"), W("w", 5, 18), W("c", 5)] + EXTRA
-      x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 4])
-      m = helper.make_model(helper.make_graph(nodes, "old", [x], [F("y", 2, 5)], inits), opset_imports=[helper.make_opsetid("", OPSET)])
-      """
-    let attrSlice = #"helper.make_node("Slice", ["sq"], ["s"], name="slice", starts=[1, 0], ends=[3, -1], axes=[2, 3])"#
-    let inputSlice = #"helper.make_node("Slice", ["sq", "st", "en", "ax"], ["s"], name="slice")"#
-    let inputInits = #"[I("st", [1, 0]), I("en", [3, -1]), I("ax", [2, 3])]"#
-    for (opset, bn, slice, extra) in [(7, "dict(spatial=1)", attrSlice, "[]"), (9, "{}", attrSlice, "[]"), (11, "{}", inputSlice, inputInits)] {
-      let g = try importAndCompare("OPSET = \(opset)\nBN = \(bn)\nSLICE = \(slice)\nEXTRA = \(extra)\n" + body)
-      XCTAssertTrue(g.nodes.contains { $0.op == .batchNorm(eps: 2e-5) }, "opset \(opset)")
-    }
-  }
-
   // MARK: errors
 
   func makeModel(_ body: String, name: String = "model.onnx", in dir: TemporaryDirectory) throws -> URL {
