@@ -33,11 +33,19 @@ rm -f "$stamp"
 echo "setup_venv: installing setuptools"
 "$venv/bin/python" -m pip install -q "setuptools>=77.0.3,<81" </dev/null
 echo "setup_venv: installing $req"
-"$venv/bin/python" -m pip install -q --no-build-isolation -r "$req" </dev/null
+# Lines marked "# no-deps" declare stale dependency pins: install them after the rest, without dependencies.
+main_req="$(mktemp)"
+trap 'rm -f "$main_req"' EXIT
+grep -v '# no-deps' "$req" > "$main_req"
+"$venv/bin/python" -m pip install -q --no-build-isolation -r "$main_req" </dev/null
+mapfile -t nodeps < <(grep '# no-deps' "$req" | sed 's/#.*//; s/[[:space:]]*$//' | grep -v '^$' || true)
+if (( ${#nodeps[@]} )); then
+  "$venv/bin/python" -m pip install -q --no-build-isolation --no-deps "${nodeps[@]}" </dev/null
+fi
 
 echo "setup_venv: checking imports"
 "$venv/bin/python" -W "ignore:pkg_resources is deprecated" \
-  -c "import chainer, h5py, onnx, onnxruntime, numpy" </dev/null
+  -c "import chainer, h5py, onnx, onnxruntime, numpy, importlib.util as u; assert u.find_spec('onnx_chainer')" </dev/null
 
 echo "$want" > "$stamp"
 echo "setup_venv: done"

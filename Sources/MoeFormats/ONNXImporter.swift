@@ -3,7 +3,7 @@ import CONNX
 import Foundation
 import MoeIR
 
-/// Reads ONNX models (default domain, opsets 13–21) into the IR. Float initializers (raw_data or float_data)
+/// Reads ONNX models (default domain, opsets 7–28) into the IR. Float initializers (raw_data or float_data)
 /// become weights; int64 initializers and Constants feed static inputs (Reshape shape, Slice bounds,
 /// Unsqueeze/Squeeze axes). Every error is one `MoeFormatError` naming the file (and node).
 public enum ONNXImporter {
@@ -13,6 +13,9 @@ public enum ONNXImporter {
     "Tanh", "Sigmoid", "Softplus", "Reshape", "Flatten", "Transpose", "DepthToSpace", "Concat", "Slice",
     "Identity", "Unsqueeze", "Squeeze", "Constant",
   ]
+
+  /// The default-domain opsets the importer reads (below 7, Add/Sub/Mul used legacy broadcasting).
+  public static let supportedOpsets = 7...28
 
   /// Reads the model at `url`.
   public static func read(_ url: URL) throws -> Graph {
@@ -40,10 +43,10 @@ public enum ONNXImporter {
       if domain == "" || domain == "ai.onnx" { opset = Int(o.pointee.version) }
     }
     guard let opset else { throw MoeFormatError(.invalidONNX, "no opset_import for the default domain") }
-    guard (13...21).contains(opset) else {
-      throw MoeFormatError(.unsupportedONNX, "opset \(opset) is not supported; expected 13–21")
+    guard supportedOpsets.contains(opset) else {
+      throw MoeFormatError(.unsupportedONNX, "opset \(opset) is not supported; expected \(supportedOpsets.lowerBound)–\(supportedOpsets.upperBound)")
     }
-    var r = Reader()
+    var r = Reader(opset: opset)
     try r.read(g.pointee)
     var graph = r.graph
     for p in ONNXC.list(model.pointee.metadata_props, model.pointee.n_metadata_props) {
@@ -53,6 +56,13 @@ public enum ONNXImporter {
       throw MoeFormatError(.invalidONNX, "imported graph does not verify: \(error)")
     }
     return graph
+  }
+
+  /// The TensorProto.DataType name of `t` (e.g. "INT32").
+  static func typeName(_ t: Int32) -> String {
+    let names = ["UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING", "BOOL", "FLOAT16",
+                 "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"]
+    return t >= 0 && Int(t) < names.count ? names[Int(t)] : "data type \(t)"
   }
 
   /// A decoded tensor: float data or int64 data.
@@ -114,7 +124,7 @@ public enum ONNXImporter {
       }
       return .int64(data, shape: shape)
     default:
-      throw MoeFormatError(.unsupportedONNX, key: name, "\(what): data type \(t.data_type) is not supported (float32 and int64 only)")
+      throw MoeFormatError(.unsupportedONNX, key: name, "\(what): data type \(typeName(t.data_type)) is not supported (float32 and int64 only)")
     }
   }
 
@@ -127,6 +137,8 @@ public enum ONNXImporter {
   }
 
   struct Reader {
+    /// The model's default-domain opset: selects each op's attribute/input form.
+    let opset: Int
     var graph = Graph(name: "onnx")
     var ints: [String: [Int]] = [:]
     var shapes: [String: Shape] = [:]
@@ -149,9 +161,15 @@ public enum ONNXImporter {
         let name = ONNXC.string(v.pointee.name)
         if graph.initializers[name] != nil || ints[name] != nil { continue }
         guard let type = v.pointee.type, type.pointee.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
-          let tt = type.pointee.tensor_type, tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue)
+          let tt = type.pointee.tensor_type
         else {
-          throw MoeFormatError(.unsupportedONNX, key: name, "graph input is not a float32 tensor")
+          throw MoeFormatError(.unsupportedONNX, key: name, "graph input is not a tensor (sequence, map or optional); MoeKit reads float32 tensors")
+        }
+        guard tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue) else {
+          throw MoeFormatError(.unsupportedONNX, key: name,
+                               "graph input has element type \(ONNXImporter.typeName(tt.pointee.elem_type)); MoeKit reads float32 tensors"
+                                 + (tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__INT64.rawValue)
+                                   ? " (int64 shapes/axes must be initializers or Constants: static shapes)" : ""))
         }
         guard let sp = tt.pointee.shape else {
           throw MoeFormatError(.unsupportedONNX, key: name, "graph input has no shape")
@@ -274,7 +292,8 @@ public enum ONNXImporter {
     func staticInts(_ n: ONode, _ index: Int, _ what: String) throws -> [Int]? {
       guard index < n.inputs.count, !n.inputs[index].isEmpty else { return nil }
       guard let v = ints[n.inputs[index]] else {
-        throw err(n, "\(what) input '\(n.inputs[index])' must be an int64 initializer or Constant")
+        throw MoeFormatError(.unsupportedONNX,
+                             "node '\(n.name)' (\(n.opType)): \(what) input '\(n.inputs[index])' must be an int64 initializer or Constant (MoeKit imports static shapes)")
       }
       return v
     }
@@ -286,160 +305,6 @@ public enum ONNXImporter {
         if let v = ints[x] { addWeight(x, Tensor(shape: [v.count], data: v.map { Float($0) })) }
       }
       return ins
-    }
-
-    // MARK: conversion
-
-    mutating func emit(_ n: ONode, _ op: Op, _ inputs: [String]) throws {
-      let shapesIn = try inputs.map { x -> Shape in
-        guard let s = shapes[x] else { throw err(n, "input '\(x)' has no known shape") }
-        return s
-      }
-      let out: [Shape]
-      do { out = try op.inferShapes(shapesIn) } catch { throw err(n, "\(error)") }
-      graph.nodes.append(Node(name: n.name, op: op, inputs: inputs, outputs: [n.outputs[0]]))
-      shapes[n.outputs[0]] = out[0]
-    }
-
-    func convAttrs(_ n: ONode) throws -> (strides: [Int], pads: [Int], dilations: [Int], groups: Int) {
-      if let ap = string(n, "auto_pad"), ap != "NOTSET" {
-        throw MoeFormatError(.unsupportedONNX, "node '\(n.name)' (\(n.opType)): auto_pad=\(ap) is not supported; use explicit pads")
-      }
-      if let k = intList(n, "kernel_shape"), k.count != 2 { throw err(n, "only 2-D convolutions are supported") }
-      return (intList(n, "strides") ?? [1, 1], intList(n, "pads") ?? [0, 0, 0, 0], intList(n, "dilations") ?? [1, 1],
-              int(n, "group", 1))
-    }
-
-    mutating func convert(_ n: ONode) throws {
-      guard n.outputs.count >= 1, !n.outputs[0].isEmpty else { throw err(n, "node has no output") }
-      let ins = n.inputs.filter { !$0.isEmpty }
-      let minimum: [String: Int] = [
-        "Conv": 2, "ConvTranspose": 2, "BatchNormalization": 5, "Gemm": 2, "MatMul": 2, "Add": 2, "Sub": 2, "Mul": 2,
-        "Reshape": 2, "Slice": 3, "Concat": 1, "Constant": 0, "Squeeze": 1, "Unsqueeze": 2,
-      ]
-      let need = minimum[n.opType] ?? 1
-      guard n.inputs.count >= need, n.inputs.prefix(need).allSatisfy({ !$0.isEmpty }) else {
-        throw err(n, "expects at least \(need) input(s), has \(ins.count)")
-      }
-      switch n.opType {
-      case "Constant":
-        guard let a = n.attrs["value"], let t = a.pointee.t else {
-          if let a = n.attrs["value_float"] { addWeight(n.outputs[0], Tensor(shape: [], data: [a.pointee.f])); return }
-          if let a = n.attrs["value_ints"] { ints[n.outputs[0]] = ONNXC.ints(a.pointee.ints, a.pointee.n_ints); return }
-          if let a = n.attrs["value_int"] { ints[n.outputs[0]] = [Int(a.pointee.i)]; return }
-          throw err(n, "Constant without a supported value attribute (value, value_float, value_int, value_ints)")
-        }
-        switch try ONNXImporter.tensor(t.pointee, what: "Constant '\(n.name)'") {
-        case .float(let f): addWeight(n.outputs[0], f)
-        case .int64(let v, _): ints[n.outputs[0]] = v
-        }
-      case "Conv":
-        let a = try convAttrs(n)
-        try emit(n, .conv2d(ConvAttrs(strides: a.strides, pads: a.pads, dilations: a.dilations, groups: a.groups)), floatInputs(n).filter { !$0.isEmpty })
-      case "ConvTranspose":
-        let a = try convAttrs(n)
-        if n.attrs["output_shape"] != nil {
-          throw MoeFormatError(.unsupportedONNX, "node '\(n.name)' (ConvTranspose): output_shape is not supported; use pads/output_padding")
-        }
-        try emit(n, .convTranspose2d(ConvTransposeAttrs(strides: a.strides, pads: a.pads, dilations: a.dilations,
-                                                         outputPadding: intList(n, "output_padding") ?? [0, 0], groups: a.groups)),
-                 floatInputs(n).filter { !$0.isEmpty })
-      case "BatchNormalization":
-        guard n.outputs.filter({ !$0.isEmpty }).count == 1, int(n, "training_mode", 0) == 0 else {
-          throw MoeFormatError(.unsupportedONNX, "node '\(n.name)' (BatchNormalization): training mode is not supported")
-        }
-        try emit(n, .batchNorm(eps: float(n, "epsilon", 1e-5)), floatInputs(n))
-      case "Gemm":
-        let alpha = float(n, "alpha", 1), beta = float(n, "beta", 1)
-        let transA = int(n, "transA", 0) != 0, transB = int(n, "transB", 0) != 0
-        let i = floatInputs(n).filter { !$0.isEmpty }
-        var linear = transB && !transA && alpha == 1 && (beta == 1 || i.count == 2) && shapes[i[0]]?.rank == 2
-        if linear, i.count == 3 {
-          let w = shapes[i[1]], c = shapes[i[2]]
-          linear = c?.rank == 1 && w?.rank == 2 && c?[0] == w?[0]
-        }
-        try emit(n, linear ? .linear(.plain) : .gemm(GemmAttrs(alpha: alpha, beta: beta, transA: transA, transB: transB)), i)
-      case "MatMul": try emit(n, .matmul, floatInputs(n))
-      case "Add": try emit(n, .add, floatInputs(n))
-      case "Sub": try emit(n, .sub, floatInputs(n))
-      case "Mul": try emit(n, .mul, floatInputs(n))
-      case "Relu": try emit(n, .relu, ins)
-      case "LeakyRelu": try emit(n, .leakyRelu(alpha: float(n, "alpha", 0.01)), ins)
-      case "Tanh": try emit(n, .tanh, ins)
-      case "Sigmoid": try emit(n, .sigmoid, ins)
-      case "Softplus": try emit(n, .softplus, ins)
-      case "Identity":
-        if let v = ints[ins[0]] { ints[n.outputs[0]] = v; return }
-        try emit(n, .identity, ins)
-      case "Reshape":
-        guard let s = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
-        if int(n, "allowzero", 0) != 0 && s.contains(0) { throw err(n, "allowzero=1 with a 0 in the shape is not supported") }
-        try emit(n, .reshape(shape: s), [ins[0]])
-      case "Flatten": try emit(n, .flatten(axis: int(n, "axis", 1)), ins)
-      case "Transpose":
-        let r = shapes[ins[0]]?.rank ?? 0
-        try emit(n, .transpose(perm: intList(n, "perm") ?? Array((0..<r).reversed())), ins)
-      case "DepthToSpace":
-        let m = string(n, "mode") ?? "DCR"
-        guard let mode = DepthToSpaceMode(rawValue: m) else { throw err(n, "unknown mode '\(m)'") }
-        try emit(n, .depthToSpace(blockSize: int(n, "blocksize", 0), mode: mode), ins)
-      case "Concat": try emit(n, .concat(axis: int(n, "axis", 0)), floatInputs(n).filter { !$0.isEmpty })
-      case "Slice":
-        guard let starts = try staticInts(n, 1, "starts"), let ends = try staticInts(n, 2, "ends") else {
-          throw err(n, "missing starts/ends")
-        }
-        var axes = try staticInts(n, 3, "axes") ?? Array(0..<starts.count)
-        var steps = try staticInts(n, 4, "steps") ?? [Int](repeating: 1, count: starts.count)
-        var st = starts, en = ends
-        guard axes.count == st.count, en.count == st.count, steps.count == st.count else {
-          throw err(n, "starts/ends/axes/steps lengths differ")
-        }
-        // A full-range slice of a symbolic dimension (start 0, end ≥ INT32_MAX, step 1) is a no-op: drop it.
-        if let s = shapes[n.inputs[0]] {
-          for k in (0..<axes.count).reversed() {
-            let a = axes[k] < 0 ? axes[k] + s.rank : axes[k]
-            if a >= 0, a < s.rank, s.dims[a].value == nil, st[k] == 0, steps[k] == 1, en[k] >= Int(Int32.max) {
-              axes.remove(at: k); st.remove(at: k); en.remove(at: k); steps.remove(at: k)
-            }
-          }
-        }
-        if axes.isEmpty {
-          try emit(n, .identity, [n.inputs[0]])
-        } else {
-          try emit(n, .slice(SliceAttrs(starts: st, ends: en, axes: axes, steps: steps)), [n.inputs[0]])
-        }
-      case "Unsqueeze", "Squeeze":
-        guard let s = shapes[n.inputs[0]] else { throw err(n, "input has no known shape") }
-        let r = s.rank
-        var axes = try staticInts(n, 1, "axes")
-        var dims = s.dims
-        if n.opType == "Unsqueeze" {
-          guard let ax = axes else { throw err(n, "missing axes") }
-          let outRank = r + ax.count
-          let norm = ax.map { $0 < 0 ? $0 + outRank : $0 }.sorted()
-          for a in norm { dims.insert(.fixed(1), at: a) }
-        } else {
-          if axes == nil { axes = s.dims.indices.filter { s.dims[$0] == .fixed(1) } }
-          let norm = Set(axes!.map { $0 < 0 ? $0 + r : $0 })
-          for a in norm {
-            guard a < r, s.dims[a] == .fixed(1) else { throw err(n, "cannot squeeze axis \(a) of shape \(s)") }
-          }
-          dims = s.dims.enumerated().filter { !norm.contains($0.offset) }.map(\.element)
-        }
-        // Symbolic dims that keep their position are copied with 0 in the Reshape target.
-        var target: [Int] = []
-        for (i, d) in dims.enumerated() {
-          switch d {
-          case .fixed(let v): target.append(v)
-          case .symbol:
-            guard i < r, s.dims[i] == d else { throw err(n, "not static: symbolic dimension \(d) moves") }
-            target.append(0)
-          }
-        }
-        try emit(n, .reshape(shape: target), [n.inputs[0]])
-      default:
-        throw MoeFormatError(.unsupportedONNX, "node '\(n.name)': unsupported op \(n.opType)")
-      }
     }
   }
 }

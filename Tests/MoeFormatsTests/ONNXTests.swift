@@ -384,9 +384,9 @@ final class ONNXTests: XCTestCase {
 
     let opset = try makeModel("""
       n = helper.make_node("Relu", ["x"], ["y"], name="r")
-      m = M(helper.make_graph([n], "g", [F("x", 2)], [F("y", 2)]), 11)
+      m = M(helper.make_graph([n], "g", [F("x", 2)], [F("y", 2)]), 6)
       onnx.save(m, sys.argv[1])
-      """, name: "opset11.onnx", in: dir)
-    assertFormatError({ _ = try ONNXImporter.read(opset) }, kind: .kind(.unsupportedONNX), path: opset.path, contains: "opset 11")
+      """, name: "opset6.onnx", in: dir)
+    assertFormatError({ _ = try ONNXImporter.read(opset) }, kind: .kind(.unsupportedONNX), path: opset.path, contains: "opset 6")
   }
 }

@@ -1,0 +1,120 @@
+// ONNXBackendNodeTests: the onnx wheel's backend node test cases of every supported op → ONNXImporter → Executor.
+import Foundation
+import MoeFormats
+import MoeIR
+import MoeRuntime
+import XCTest
+
+/// One case of `Converters/onnx/backend_node_cases.py`'s manifest.
+struct BackendNodeCase: Decodable {
+  struct Item: Decodable {
+    var name: String
+    var file: String
+    var dtype: String
+  }
+  var name: String
+  var op: String
+  var model: String
+  var rtol: Float
+  var atol: Float
+  var bound: [String]
+  var inputs: [Item]
+  var outputs: [Item]
+}
+
+struct BackendNodeManifest: Decodable {
+  var onnx: String
+  var cases: [BackendNodeCase]
+}
+
+final class ONNXBackendNodeTests: XCTestCase {
+  enum Outcome {
+    case passed
+    case refused(String)
+    case failed(String)
+  }
+
+  /// Generates the cases with the onnx wheel's generators (nothing is stored in the repo), imports each one,
+  /// runs it natively and compares with ONNX's expected outputs at the case's tolerances
+  /// (|got − expected| ≤ atol + rtol·|expected|, as `np.testing.assert_allclose` in onnx's backend runner).
+  /// Cases the importer refuses (`unsupportedONNX`) are counted and printed with their reason; any other
+  /// error or a wrong number fails the test.
+  func testBackendNodeCasesOfSupportedOps() throws {
+    let dir = try TemporaryDirectory()
+    try ONNXOracle.python("""
+      import runpy, sys
+      sys.argv = ["backend_node_cases.py", "--out", sys.argv[1]]
+      runpy.run_path("\(ONNXOracle.root.path)/Converters/onnx/backend_node_cases.py", run_name="__main__")
+      """, [dir.url.path], in: dir.url)
+    let manifest = try JSONDecoder().decode(BackendNodeManifest.self, from: Data(contentsOf: dir.file("manifest.json")))
+    let ops = Set(manifest.cases.map(\.op))
+    XCTAssertEqual(ops, ONNXImporter.supportedOps.subtracting(["DequantizeLinear"]), "every supported op has backend cases")
+
+    var results: [(BackendNodeCase, Outcome)] = []
+    for c in manifest.cases { results.append((c, run(c, in: dir.url))) }
+
+    print("ONNX backend node tests (onnx \(manifest.onnx)), per op: passed/total (refused)")
+    var passedAll = 0
+    for op in ops.sorted() {
+      let mine = results.filter { $0.0.op == op }
+      let p = mine.filter { if case .passed = $0.1 { return true } else { return false } }.count
+      let r = mine.filter { if case .refused = $0.1 { return true } else { return false } }.count
+      passedAll += p
+      let count = "\(p)/\(mine.count)"
+      print("  " + op.padding(toLength: 20, withPad: " ", startingAt: 0) + count.padding(toLength: 8, withPad: " ", startingAt: 0)
+            + (r > 0 ? "(\(r) refused)" : ""))
+    }
+    print("ONNX backend node tests: \(passedAll)/\(results.count) passed")
+    for (c, o) in results {
+      switch o {
+      case .passed: break
+      case .refused(let why):
+        print("  refused \(c.name) (\(c.op)): \(why)")
+        if !Self.rightfulRefusals.contains(where: { why.contains($0) }) || (why.contains("unsupported op(s)") && !c.name.contains("_expanded")) {
+          XCTFail("\(c.name): refused for a reason outside MoeKit's documented limits: \(why)")
+        }
+      case .failed(let why):
+        print("  FAILED \(c.name) (\(c.op)): \(why)")
+        XCTFail("\(c.name): \(why)")
+      }
+    }
+  }
+
+  /// The documented limits (Formats/onnx.md) a refusal may cite; anything else is a regression. Unsupported ops
+  /// are accepted only in `_expanded` cases (an op's function body written with other ops).
+  static let rightfulRefusals = [
+    "graph input has element type", "graph input is not a tensor", "training mode is not supported",
+    "only 2-D convolutions", "allowzero=1 with a 0 in the shape", "unsupported op(s)",
+  ]
+
+  func run(_ c: BackendNodeCase, in dir: URL) -> Outcome {
+    let model = dir.appendingPathComponent(c.model)
+    let graph: Graph
+    do { graph = try ONNXImporter.read(model) } catch let e as MoeFormatError {
+      guard e.kind == .unsupportedONNX else { return .failed("import error on a valid model: \(e)") }
+      guard e.file == model.path, !e.description.contains("\n") else { return .failed("error does not name the file: \(e)") }
+      return .refused(e.message)
+    } catch { return .failed("import error of the wrong type: \(error)") }
+    do {
+      var feeds: [String: Tensor] = [:]
+      for x in c.inputs {
+        let a = try Npy.read(dir.appendingPathComponent(x.file))
+        feeds[x.name] = Tensor(shape: a.shape, data: try a.floats())
+      }
+      let got = try Executor(graph: graph).run(feeds)
+      for y in c.outputs {
+        let want = try Npy.read(dir.appendingPathComponent(y.file))
+        guard let g = got[y.name] else { return .failed("no output '\(y.name)'") }
+        guard g.shape == want.shape else { return .failed("output \(y.name) shape \(g.shape), expected \(want.shape)") }
+        let w = try want.floats()
+        for (i, (a, b)) in zip(g.data, w).enumerated() {
+          if a.isNaN && b.isNaN { continue }
+          if !(abs(a - b) <= c.atol + c.rtol * abs(b)) {
+            return .failed("output \(y.name)[\(i)] = \(a), expected \(b) (rtol \(c.rtol), atol \(c.atol))")
+          }
+        }
+      }
+      return .passed
+    } catch { return .failed("run error: \(error)") }
+  }
+}
