@@ -15,12 +15,20 @@ extension ONNXImporter {
     do { return try parseWithEncodings([UInt8](data)) } catch let e as MoeFormatError { throw e.located(file: url.path) }
   }
 
-  /// Initializers read only by DequantizeLinear nodes: kept undecoded until their node is converted.
-  static func dequantizeOnlyInputs(_ g: Onnx__GraphProto) -> Set<String> {
+  /// Initializers read only by DequantizeLinear nodes: kept undecoded until their node is converted. Throws,
+  /// naming the node, when a DequantizeLinear's x is not an initializer (dequantizing activations is not supported).
+  static func dequantizeOnlyInputs(_ g: Onnx__GraphProto) throws -> Set<String> {
     var dq = Set<String>(), other = Set(ONNXC.list(g.output, g.n_output).map { ONNXC.string($0.pointee.name) })
-    for n in ONNXC.list(g.node, g.n_node) {
+    let initializers = Set(ONNXC.list(g.initializer, g.n_initializer).map { ONNXC.string($0.pointee.name) })
+    for (i, n) in ONNXC.list(g.node, g.n_node).enumerated() {
       let ins = ONNXC.strings(n.pointee.input, n.pointee.n_input)
-      if ONNXC.string(n.pointee.op_type) == "DequantizeLinear" { dq.formUnion(ins) } else { other.formUnion(ins) }
+      guard ONNXC.string(n.pointee.op_type) == "DequantizeLinear" else { other.formUnion(ins); continue }
+      dq.formUnion(ins)
+      if let x = ins.first, !x.isEmpty, !initializers.contains(x) {
+        let name = ONNXC.string(n.pointee.name).isEmpty ? "DequantizeLinear_\(i)" : ONNXC.string(n.pointee.name)
+        throw MoeFormatError(.unsupportedONNX,
+                             "node '\(name)' (DequantizeLinear): x '\(x)' is not an initializer; MoeKit imports DequantizeLinear only for weights (INT8/UINT8 initializers), not for activations")
+      }
     }
     return dq.subtracting(other)
   }
@@ -52,7 +60,7 @@ extension ONNXImporter.Reader {
     let x = n.inputs[0]
     guard let xt = quantized[x] else {
       if graph.initializers[x] != nil || ints[x] != nil {
-        throw unsupported("x '\(x)' is a \(graph.initializers[x] != nil ? "FLOAT" : "INT64") tensor; only INT8 and UINT8 weights are supported")
+        throw unsupported("x '\(x)' is \(graph.initializers[x] != nil ? "FLOAT" : "INT64"); only INT8 and UINT8 weights are supported")
       }
       throw unsupported("x '\(x)' is not an initializer; MoeKit imports DequantizeLinear only for weights (INT8/UINT8 initializers), not for activations")
     }

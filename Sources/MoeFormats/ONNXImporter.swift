@@ -141,7 +141,7 @@ public enum ONNXImporter {
     mutating func read(_ g: Onnx__GraphProto) throws {
       graph.name = ONNXC.string(g.name).isEmpty ? "onnx" : ONNXC.string(g.name)
       // Initializers.
-      let dequantizeOnly = ONNXImporter.dequantizeOnlyInputs(g)
+      let dequantizeOnly = try ONNXImporter.dequantizeOnlyInputs(g)
       for t in ONNXC.list(g.initializer, g.n_initializer) {
         let name = ONNXC.string(t.pointee.name)
         if dequantizeOnly.contains(name) { quantized[name] = t; continue }
