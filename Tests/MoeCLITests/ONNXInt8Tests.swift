@@ -84,6 +84,13 @@ final class ONNXInt8Tests: XCTestCase {
     XCTAssertEqual(try TestSupport.moe(["convert", onnx.path, "-o", again.path]).status, 0)
     let manifest = try MoeBundle.read(again).manifest
     XCTAssertEqual(manifest.tensors.filter { $0.shape.count >= 2 }.map(\.encoding), ["int8", "int8-a1", "int8-a1", "int8-a1", "int8-a1"])
+    // .moe → .onnx → .moe gives back the same payload bytes.
+    let (first, second) = (try Data(contentsOf: bundle), try Data(contentsOf: again))
+    let original = try MoeBundle.read(bundle).manifest.tensors
+    XCTAssertEqual(original.map(\.name), manifest.tensors.map(\.name))
+    for (t, u) in zip(original, manifest.tensors) {
+      XCTAssertEqual(first[t.offset..<t.offset + t.length], second[u.offset..<u.offset + u.length], t.name)
+    }
     let b = f.batches[0]
     let x = try run(bundle, f, b, [], tag: "bundle")["out"] ?? [], y = try run(again, f, b, [], tag: "again")["out"] ?? []
     XCTAssertLessThanOrEqual(TestSupport.maxAbsDiff(x, y), 1e-5)
