@@ -2,18 +2,21 @@
 import CONNX
 import Foundation
 import MoeIR
+import MoeQuant
 
 /// Writes an IR graph as an ONNX model. Epilogues become separate Add / activation nodes; `linear` becomes
 /// Flatten(axis 1) + Gemm(transB=1); op attributes that ONNX takes as inputs (Reshape shape, Slice starts/ends/
-/// axes/steps) become int64 initializers. Symbolic dimensions become `dim_param`s.
+/// axes/steps) become int64 initializers. Symbolic dimensions become `dim_param`s. Weights whose `encoding` is
+/// `int8` become an INT8 initializer + scale + zero point → DequantizeLinear (`ONNXExporter+Int8.swift`).
 public enum ONNXExporter {
   /// The ONNX IR version onnx 1.23 pairs with an opset (opset ≤ 18 → 8, 19–20 → 9, 21+ → 10).
   public static func irVersion(forOpset opset: Int) -> Int {
     opset <= 18 ? 8 : (opset <= 20 ? 9 : 10)
   }
 
-  /// Serializes `graph` to ONNX bytes.
-  public static func serialize(_ graph: Graph, opset: Int = 17) throws -> [UInt8] {
+  /// Serializes `graph` to ONNX bytes. `encoding(name)` gives a weight's scheme: `int8` → DequantizeLinear,
+  /// nil or `f32` → FLOAT initializer; any other scheme is refused (decode it to float first).
+  public static func serialize(_ graph: Graph, opset: Int = 17, encoding: (String) -> QuantScheme? = { _ in nil }) throws -> [UInt8] {
     guard (13...21).contains(opset) else {
       throw MoeFormatError(.invalidArray, "ONNX export supports opsets 13–21, not \(opset)")
     }
@@ -22,7 +25,7 @@ public enum ONNXExporter {
       throw MoeFormatError(.invalidArray, "graph does not verify, cannot export to ONNX: \(error)")
     }
     let b = Builder(graph: graph)
-    try b.build()
+    try b.build(encoding: encoding)
     let a = b.arena
 
     let g = a.message(Onnx__GraphProto.self) { onnx__graph_proto__init($0) }
@@ -68,10 +71,10 @@ public enum ONNXExporter {
     return out
   }
 
-  /// Writes `graph` to `url` as ONNX, atomically.
-  public static func write(_ graph: Graph, to url: URL, opset: Int = 17) throws {
+  /// Writes `graph` to `url` as ONNX, atomically (`encoding` as in `serialize`).
+  public static func write(_ graph: Graph, to url: URL, opset: Int = 17, encoding: (String) -> QuantScheme? = { _ in nil }) throws {
     let bytes: [UInt8]
-    do { bytes = try serialize(graph, opset: opset) } catch let e as MoeFormatError { throw e.located(file: url.path) }
+    do { bytes = try serialize(graph, opset: opset, encoding: encoding) } catch let e as MoeFormatError { throw e.located(file: url.path) }
     try AtomicFile.write(Data(bytes), to: url)
   }
 
@@ -100,12 +103,18 @@ public enum ONNXExporter {
       return name
     }
 
-    func build() throws {
+    func build(encoding: (String) -> QuantScheme?) throws {
       for w in graph.weights {
         guard let t = graph.initializers[w.name] else {
           throw MoeFormatError(.invalidArray, key: w.name, "weight has no data; cannot export to ONNX")
         }
-        initializers.append(floatTensor(w.name, t))
+        switch encoding(w.name) {
+        case nil, .float32?: initializers.append(floatTensor(w.name, t))
+        case .int8(let axis)?: try int8Weight(w.name, t, axis: axis)
+        case let other?:
+          throw MoeFormatError(.invalidArray, key: w.name,
+                               "encoding \(other) has no ONNX equivalent (only int8 → DequantizeLinear); export it decoded to float32")
+        }
       }
       for n in graph.nodes { try emit(n) }
     }

@@ -197,6 +197,7 @@ extension ONNXImporter.Reader {
       let m = string(n, "mode") ?? "DCR"
       guard let mode = DepthToSpaceMode(rawValue: m) else { throw err(n, "unknown mode '\(m)'") }
       try emit(n, .depthToSpace(blockSize: int(n, "blocksize", 0), mode: mode), ins)
+    case "DequantizeLinear": try dequantizeLinear(n)
     case "Concat": try emit(n, .concat(axis: int(n, "axis", 0)), floatInputs(n).filter { !$0.isEmpty })
     case "Slice": try slice(n)
     case "Unsqueeze", "Squeeze": try squeeze(n)

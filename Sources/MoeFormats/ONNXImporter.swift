@@ -2,6 +2,7 @@
 import CONNX
 import Foundation
 import MoeIR
+import MoeQuant
 
 /// Reads ONNX models (default domain, opsets 7–28) into the IR. Float initializers (raw_data or float_data)
 /// become weights; int64 initializers and Constants feed static inputs (Reshape shape, Slice bounds,
@@ -11,7 +12,7 @@ public enum ONNXImporter {
   public static let supportedOps: Set<String> = [
     "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu",
     "Tanh", "Sigmoid", "Softplus", "Reshape", "Flatten", "Transpose", "DepthToSpace", "Concat", "Slice",
-    "Identity", "Unsqueeze", "Squeeze", "Constant",
+    "Identity", "Unsqueeze", "Squeeze", "Constant", "DequantizeLinear",
   ]
 
   /// The default-domain opsets the importer reads (below 7, Add/Sub/Mul used legacy broadcasting).
@@ -27,7 +28,10 @@ public enum ONNXImporter {
   }
 
   /// Parses ONNX bytes.
-  public static func parse(_ bytes: [UInt8]) throws -> Graph {
+  public static func parse(_ bytes: [UInt8]) throws -> Graph { try parseWithEncodings(bytes).graph }
+
+  /// Parses ONNX bytes; also returns the int8 encodings of weights read through DequantizeLinear.
+  public static func parseWithEncodings(_ bytes: [UInt8]) throws -> (graph: Graph, encodings: [String: EncodedTensor]) {
     guard !bytes.isEmpty else { throw MoeFormatError(.notONNX, "empty file; expected an ONNX ModelProto") }
     let model = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
     guard let model else {
@@ -55,14 +59,7 @@ public enum ONNXImporter {
     do { _ = try graph.verify(requireWeights: true) } catch {
       throw MoeFormatError(.invalidONNX, "imported graph does not verify: \(error)")
     }
-    return graph
-  }
-
-  /// The TensorProto.DataType name of `t` (e.g. "INT32").
-  static func typeName(_ t: Int32) -> String {
-    let names = ["UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING", "BOOL", "FLOAT16",
-                 "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"]
-    return t >= 0 && Int(t) < names.count ? names[Int(t)] : "data type \(t)"
+    return (graph, r.encodings)
   }
 
   /// A decoded tensor: float data or int64 data.
@@ -142,12 +139,17 @@ public enum ONNXImporter {
     var graph = Graph(name: "onnx")
     var ints: [String: [Int]] = [:]
     var shapes: [String: Shape] = [:]
+    /// Initializers only DequantizeLinear reads, undecoded; and the int8 encodings it recovered.
+    var quantized: [String: UnsafeMutablePointer<Onnx__TensorProto>] = [:]
+    var encodings: [String: EncodedTensor] = [:]
 
     mutating func read(_ g: Onnx__GraphProto) throws {
       graph.name = ONNXC.string(g.name).isEmpty ? "onnx" : ONNXC.string(g.name)
       // Initializers.
+      let dequantizeOnly = try ONNXImporter.dequantizeOnlyInputs(g)
       for t in ONNXC.list(g.initializer, g.n_initializer) {
         let name = ONNXC.string(t.pointee.name)
+        if dequantizeOnly.contains(name) { quantized[name] = t; continue }
         switch try ONNXImporter.tensor(t.pointee, what: "initializer '\(name)'") {
         case .float(let f): addWeight(name, f)
         case .int64(let v, _): ints[name] = v
@@ -159,7 +161,7 @@ public enum ONNXImporter {
       // Inputs (those that are not initializers).
       for v in ONNXC.list(g.input, g.n_input) {
         let name = ONNXC.string(v.pointee.name)
-        if graph.initializers[name] != nil || ints[name] != nil { continue }
+        if graph.initializers[name] != nil || ints[name] != nil || quantized[name] != nil { continue }
         guard let type = v.pointee.type, type.pointee.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
           let tt = type.pointee.tensor_type
         else {
@@ -232,7 +234,7 @@ public enum ONNXImporter {
     func topologicalOrder(_ nodes: [ONode]) throws -> [ONode] {
       var producer: [String: Int] = [:]
       for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
-      let known = Set(shapes.keys).union(graph.initializers.keys).union(ints.keys)
+      let known = Set(shapes.keys).union(graph.initializers.keys).union(ints.keys).union(quantized.keys)
       for n in nodes {
         for x in n.inputs where !x.isEmpty && !known.contains(x) && producer[x] == nil {
           throw MoeFormatError(.invalidONNX,

@@ -2,6 +2,7 @@
 import Foundation
 import MoeFormats
 import MoeIR
+import MoeQuant
 
 /// A checkpoint that does not fit the architecture; one line naming the file and key.
 public struct ImportError: Error, CustomStringConvertible {
@@ -30,6 +31,9 @@ public struct ImportedModel {
   public var notes: [String]
   /// BatchNormalization counters (`…/N`, relative to the prefix), kept for export back to Chainer.
   public var counters: [String: NpyArray] = [:]
+  /// How the source stored each weight when it says (a `.moe` bundle's encodings, an ONNX DequantizeLinear int8
+  /// weight); the graph holds the decoded values. `moe convert` keeps these unless `--quantize` is given.
+  public var encodings: [String: QuantScheme] = [:]
 }
 
 /// Options of a Chainer import.

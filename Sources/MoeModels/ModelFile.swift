@@ -28,21 +28,26 @@ public enum ModelFile {
     case "moeir":
       return ImportedModel(graph: try loadIR(url), prefix: "", unusedKeys: [], notes: [])
     case "moe":
-      return ImportedModel(graph: try MoeBundle.read(url).graph, prefix: "", unusedKeys: [], notes: [])
+      let b = try MoeBundle.read(url)
+      var m = ImportedModel(graph: b.graph, prefix: "", unusedKeys: [], notes: [])
+      for t in b.manifest.tensors { if let s = QuantScheme(name: t.encoding), s != .float32 { m.encodings[t.name] = s } }
+      return m
     case "onnx":
-      return ImportedModel(graph: try ONNXImporter.read(url), prefix: "", unusedKeys: [], notes: [])
+      let (g, encodings) = try ONNXImporter.readWithEncodings(url)
+      return ImportedModel(graph: g, prefix: "", unusedKeys: [], notes: [], encodings: encodings.mapValues(\.scheme))
     default:
       throw ImportError(file: path, key: nil, "unknown model format '.\(url.pathExtension)'; expected \(readable.map { "." + $0 }.joined(separator: ", "))")
     }
   }
 
-  /// Writes `model` by the extension of `url`: `.moeir` (IR text + weights beside it), `.npz` or `.h5` (Chainer layout).
+  /// Writes `model` by the extension of `url`: `.moeir` (IR text + weights beside it), `.npz` or `.h5` (Chainer layout),
+  /// `.moe` and `.onnx` with `plan`'s encodings (ONNX: only `int8`, as DequantizeLinear; see `QuantizationPlan.forONNX`).
   public static func write(_ model: ImportedModel, to url: URL, plan: QuantizationPlan = .init(), deflate: Bool = false,
                            sourceURL: URL? = nil, onnxOpset: Int = 17) throws {
     switch url.pathExtension.lowercased() {
     case "moe": try writeBundle(model.graph, to: url, plan: plan, deflate: deflate, sourceURL: sourceURL)
     case "moeir": try writeIR(model.graph, to: url)
-    case "onnx": try ONNXExporter.write(model.graph, to: url, opset: onnxOpset)
+    case "onnx": try ONNXExporter.write(model.graph, to: url, opset: onnxOpset, encoding: { plan.schemes[$0] })
     case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
     case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
     default:

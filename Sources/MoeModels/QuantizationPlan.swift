@@ -43,4 +43,29 @@ public struct QuantizationPlan: Sendable {
     }
     return plan
   }
+
+  /// A source's encodings (`ImportedModel.encodings`) for the weights `g` still declares with the same rank, so a
+  /// quantized `.moe` or int8 ONNX model converts to a model of the same encodings (re-encoded from the graph's values).
+  public static func keeping(_ encodings: [String: QuantScheme], for g: Graph) -> QuantizationPlan {
+    var plan = QuantizationPlan()
+    for w in g.weights {
+      guard let s = encodings[w.name], let t = g.initializers[w.name] else { continue }
+      if (try? Quantizer.payloadSize(s, shape: t.shape)) != nil { plan.schemes[w.name] = s }
+    }
+    return plan
+  }
+
+  /// The part of the plan ONNX can express (`int8` → DequantizeLinear) and the other encodings by weight
+  /// (written to ONNX as their float32 values).
+  public func forONNX() -> (onnx: QuantizationPlan, decoded: [String: QuantScheme]) {
+    var onnx = QuantizationPlan(), decoded: [String: QuantScheme] = [:]
+    for (name, s) in schemes {
+      switch s {
+      case .int8: onnx.schemes[name] = s
+      case .float32: break
+      default: decoded[name] = s
+      }
+    }
+    return (onnx, decoded)
+  }
 }

@@ -1,4 +1,4 @@
-// moe convert: a model file in, another format out (IR text for now), written atomically.
+// moe convert: a model file in, another format out (by extension), optionally quantized, written atomically.
 import ArgumentParser
 import Foundation
 import MoeModels
@@ -17,8 +17,8 @@ struct Convert: ParsableCommand {
 
   @OptionGroup var optimization: OptimizeOptions
 
-  @Option(help: "Weight encoding for a .moe bundle: none, f16, int8, int4-g32, palette16[-pc], palette256, eightbit, auto.")
-  var quantize: String = "none"
+  @Option(help: "Weight encoding: none, f16, int8, int4-g32, palette16[-pc], palette256, eightbit, auto for a .moe bundle; none or int8 (DequantizeLinear, per output channel) for .onnx. Default: keep the input's encodings (a quantized .moe, an int8 .onnx), else float32.")
+  var quantize: String?
 
   @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model.")
   var targetPSNR: Double = 30
@@ -44,17 +44,31 @@ struct Convert: ParsableCommand {
     if ext == "moeir" || ext == "moe" || ext == "onnx" {
       try optimization.optimize(&m.graph, log: true)
     }
-    guard quantize == "none" || ext == "moe" else {
-      throw ValidationError("--quantize applies to .moe bundles; \(output) is .\(ext)")
+    if let q = quantize, q != "none", ext != "moe" {
+      guard ext == "onnx" else { throw ValidationError("--quantize applies to .moe bundles and .onnx; \(output) is .\(ext)") }
+      guard q == "int8" else {
+        throw ValidationError("--quantize \(q): ONNX output takes none or int8 (int8 weights become DequantizeLinear); f16, int4, palette, eightbit and auto exist only in .moe bundles")
+      }
     }
     var plan = QuantizationPlan()
-    if quantize == "auto" {
+    if quantize == nil {
+      plan = QuantizationPlan.keeping(m.encodings, for: m.graph)
+    } else if quantize == "auto" {
       let cal = try CalibrationSet(graph: m.graph)
       let result = try AutoQuantizer().run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
       plan = result.plan
       print(String(format: "auto: %d weight bytes at a measured output PSNR of %.2f dB (target %.2f)", result.bytes, result.measured.psnr, targetPSNR))
     } else {
-      plan = try QuantizationPlan.uniform(quantize, for: m.graph)
+      plan = try QuantizationPlan.uniform(quantize ?? "none", for: m.graph)
+    }
+    if ext == "onnx" {
+      let split = plan.forONNX()
+      plan = split.onnx
+      if !split.decoded.isEmpty {
+        let kinds = Set(split.decoded.values.map(\.description)).sorted().joined(separator: ", ")
+        printErr("note: \(split.decoded.count) weight(s) encoded \(kinds) are written to ONNX as float32 (their decoded values): ONNX has no such encoding; int8 weights use DequantizeLinear")
+      }
+      if !plan.schemes.isEmpty { print("  \(plan.schemes.count) weight(s) as int8 → DequantizeLinear") }
     }
     try ModelFile.write(m, to: URL(fileURLWithPath: output), plan: plan, deflate: deflate, sourceURL: URL(fileURLWithPath: input),
                         onnxOpset: opset)
