@@ -12,7 +12,8 @@ requested ops this writes ``DIR/CASE/model.onnx``, ``in_K.npy`` and ``out_K.npy`
 
 Static shapes are MoeKit's model: where a case feeds an int64 shape/axes/starts tensor as a *graph input*
 (Reshape ``shape``, Slice ``starts/ends/axes/steps``, Unsqueeze/Squeeze ``axes``), that given test input is bound as
-an initializer before import and listed under ``bound``. Nothing else is changed; every case is written, including
+an initializer before import and listed under ``bound``; likewise DequantizeLinear's x, x_scale and x_zero_point
+(MoeKit imports DequantizeLinear for weights, which are initializers). Nothing else is changed; every case is written, including
 those MoeKit must refuse (other dtypes, training mode, 1-D/3-D convolutions) so the Swift test can count them.
 """
 import argparse
@@ -32,9 +33,13 @@ MODULES = {
     "Tanh": "tanh", "Sigmoid": "sigmoid", "Softplus": "softplus", "Reshape": "reshape", "Flatten": "flatten",
     "Transpose": "transpose", "DepthToSpace": "depthtospace", "Concat": "concat", "Slice": "slice",
     "Identity": "identity", "Unsqueeze": "unsqueeze", "Squeeze": "squeeze", "Constant": "constant",
+    "DequantizeLinear": "dequantizelinear",
 }
 # Inputs (by position) that MoeKit needs as static int64 values.
 STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}}
+# Inputs (by position) bound whatever their dtype: MoeKit imports DequantizeLinear for weights, whose x, x_scale and
+# x_zero_point are initializers.
+WEIGHT_INPUTS = {"DequantizeLinear": {0, 1, 2}}
 
 
 def collect(ops):
@@ -75,7 +80,7 @@ def write_case(case, op, out):
     for k, (vi, value) in enumerate(zip(list(g.input), inputs)):
         a = as_array(value)
         position = node_inputs.index(vi.name) if vi.name in node_inputs else -1
-        if a.dtype == np.int64 and position in STATIC_INPUTS.get(op, ()):
+        if (a.dtype == np.int64 and position in STATIC_INPUTS.get(op, ())) or position in WEIGHT_INPUTS.get(op, ()):
             g.initializer.append(numpy_helper.from_array(a, vi.name))
             entry["bound"].append(vi.name)
             continue
