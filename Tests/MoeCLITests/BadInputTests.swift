@@ -51,6 +51,18 @@ final class BadInputTests: XCTestCase {
     return out
   }
 
+  /// Broken ONNX files through the CLI: truncated, not protobuf, empty; one line, no trap, no output.
+  func testBrokenONNXThroughTheCLI() throws {
+    let onnx = Self.dir.appendingPathComponent("model.onnx")
+    XCTAssertEqual(try TestSupport.moe(["convert", Self.npz.path, "-o", onnx.path]).status, 0)
+    let data = try Data(contentsOf: onnx)
+    for (name, bytes) in [("truncated", data.prefix(data.count / 2)), ("text", Data("not a protobuf\n".utf8)), ("empty", Data())] {
+      let bad = Self.dir.appendingPathComponent("broken-\(name).onnx")
+      try bytes.write(to: bad)
+      try assertFailsCleanly(bad, mentions: [])
+    }
+  }
+
   func testTruncatedFiles() throws {
     for source in checkpoints {
       let data = try Data(contentsOf: source)
