@@ -43,7 +43,7 @@ let package = Package(
       "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
-    .target(name: "MoeTestSupport", path: "Tests/MoeTestSupport"),
+    .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime"]),
     .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),

@@ -6,6 +6,8 @@ public enum Subprocess {
   /// What a finished process left.
   public struct Result: Sendable {
     public var status: Int32
+    /// True when the process ended by a signal (a Swift trap, a crash).
+    public var crashed: Bool
     public var stdout: Data
     public var stderr: Data
 
@@ -31,7 +33,7 @@ public enum Subprocess {
     DispatchQueue.global().async(group: group) { drained.set(stderr: err.fileHandleForReading.readDataToEndOfFile()) }
     p.waitUntilExit()
     group.wait()
-    return Result(status: p.terminationStatus, stdout: drained.stdout, stderr: drained.stderr)
+    return Result(status: p.terminationStatus, crashed: p.terminationReason == .uncaughtSignal, stdout: drained.stdout, stderr: drained.stderr)
   }
 
   /// `/usr/bin/env NAME ARGS`: a program found on PATH.

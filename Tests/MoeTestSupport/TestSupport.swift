@@ -1,5 +1,6 @@
 // TestSupport: repo paths, subprocesses (the moe binary, the Chainer venv), temp folders and array comparison.
 import Foundation
+import MoeSite
 import XCTest
 
 /// Shared helpers for MoeKit's test targets.
@@ -41,26 +42,9 @@ public enum TestSupport {
   /// Runs a program to completion with no stdin.
   @discardableResult
   public static func run(_ executable: URL, _ arguments: [String], cwd: URL? = nil) throws -> Result {
-    let p = Process()
-    p.executableURL = executable
-    p.arguments = arguments
-    if let cwd { p.currentDirectoryURL = cwd }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    // Drain both pipes while the process runs so a chatty child cannot block.
-    var outData = Data(), errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    p.waitUntilExit()
-    group.wait()
-    return Result(status: p.terminationStatus, crashed: p.terminationReason == .uncaughtSignal,
-                  stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    let r = try Subprocess.run(executable, arguments, cwd: cwd)
+    return Result(status: r.status, crashed: r.crashed, stdout: String(decoding: r.stdout, as: UTF8.self),
+                  stderr: String(decoding: r.stderr, as: UTF8.self))
   }
 
   /// Runs `moe ARGS`.
