@@ -90,6 +90,8 @@ public struct CrossRuntimeVerifier {
       }
     }
     if options.layerwise { report.layers = layerwise(results) }
+    let ran = [(reference.rawValue, ref.outputs)] + options.runtimes.filter { $0 != reference }.compactMap { r in results[r].map { (r.rawValue, $0.outputs) } }
+    report.images = VerifyImages.collect(outputs: graph.outputs, reference: reference.rawValue, results: ran)
     return report
   }
 

@@ -69,6 +69,8 @@ public struct VerifyReport: Codable, Sendable {
   public var layers: Layerwise?
   /// Set when nothing could be compared (the reference failed).
   public var fatal: String?
+  /// Image outputs as each runtime computed them (first sample), for `html()`; not part of the JSON.
+  public var images: [VerifyImages] = []
 
   /// True when every runtime ran and every output of every runtime is within tolerance of the reference.
   public var passed: Bool {

@@ -1,6 +1,7 @@
 // moe verify: the same inputs through native, wasm, browser, Chainer and ONNX Runtime; a table of differences.
 import ArgumentParser
 import Foundation
+import MoeFormats
 import MoeIR
 import MoeModels
 import MoeVerify
@@ -47,6 +48,9 @@ struct Verify: AsyncParsableCommand {
   @Flag(help: "Print the report as JSON.")
   var json = false
 
+  @Option(help: "Also write the report as a self-contained HTML page (tables, images and difference heat maps, layerwise chart).")
+  var html: String?
+
   @Option(help: "Fault injection: RUNTIME:WEIGHT[=DELTA] adds DELTA (default 1) to the weight's first element in that runtime's copy (repeatable).")
   var perturb: [String] = []
 
@@ -92,6 +96,7 @@ struct Verify: AsyncParsableCommand {
     let report: VerifyReport
     do { report = try await verifier.verify(inputs: feeds) } catch let e as VerifyError { throw ValidationError("\(modelPath): \(e.message)") }
     print(json ? try report.json() : report.text(), terminator: json ? "\n" : "")
+    if let html { try AtomicFile.write(Data(report.html().utf8), to: URL(fileURLWithPath: html)) }
     if !report.passed { throw ExitCode(1) }
   }
 }

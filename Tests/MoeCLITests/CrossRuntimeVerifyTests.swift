@@ -50,9 +50,15 @@ final class CrossRuntimeVerifyTests: XCTestCase {
 
   func testPerturbedWeightFailsAndLayerwiseNamesTheNode() throws {
     let f = try ChainerFixture.make("srresnet-generator", ["--C", "64", "--B", "16", "--U", "3", "--n", "162", "--batch", "1"], in: Self.work)
+    let html = Self.work.appendingPathComponent("verify.html")
     let (status, report, err) = try verify([f.checkpointURL.path, "--runtimes", "native,wasm,onnxruntime,chainer", "--layerwise",
-                                            "--perturb", "wasm:res/7/c2/W=0.5"])
+                                            "--perturb", "wasm:res/7/c2/W=0.5", "--html", html.path])
     XCTAssertEqual(status, 1, err)
+    // The HTML page: verdict, the first divergence, the layerwise chart, 4 images and 3 difference heat maps.
+    let page = try String(contentsOf: html, encoding: .utf8)
+    XCTAssertTrue(page.contains("FAIL") && page.contains("First divergence: node <b>res/7/c2</b>"), page.prefix(400).description)
+    XCTAssertTrue(page.contains("<svg") && page.contains("max-abs ÷ tolerance"))
+    XCTAssertEqual(page.components(separatedBy: "src=\"data:image/png;base64,").count - 1, 4 + 3)
     XCTAssertEqual(report["passed"] as? Bool, false)
     let byRuntime = Dictionary(uniqueKeysWithValues: rows(report).map { ($0["runtime"] as? String ?? "", $0) })
     XCTAssertEqual(byRuntime["wasm"]?["passed"] as? Bool, false)
