@@ -1,10 +1,11 @@
 """Speed of the paper generator in MoeKit native, real Chainer and ONNX Runtime, measured side by side in one run.
 
-Usage: bench_speed.py --moe .build/release/moe --model demo-out/paper/model.npz [--batches 1,16] [--runs 5] [--threads 2]
+Usage: bench_speed.py --moe .build/release/moe --model demo-out/paper/model.npz [--batches 1,16] [--runs 5] [--rounds 3]
+                      [--threads 2]
 
 MoeKit is timed by ``moe bench --json`` (median of ``--runs`` after a warm-up); Chainer 7.8.1 (NumPy's BLAS) and ONNX
-Runtime (CPU, on MoeKit's ONNX export of the same checkpoint) are timed here the same way, on the same inputs
-drawn from the input prior. Prints a Markdown table with each runtime's ms/image and the ratio to MoeKit (> 1: MoeKit is
+Runtime (CPU, on MoeKit's ONNX export of the same checkpoint) are timed here the same way, on the same inputs,
+in alternating rounds. Prints a Markdown table with each runtime's ms/image and the ratio to MoeKit (> 1: MoeKit is
 faster), then one JSON line. A benchmark, not a test: nothing is asserted.
 """
 import argparse
@@ -53,6 +54,7 @@ def main(argv=None):
     p.add_argument("--batches", default="1,16")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     a = p.parse_args(argv)
     hyper = infer_hyper(a.model)
     model = moe_zoo.build("srresnet-generator", **hyper)
@@ -62,28 +64,45 @@ def main(argv=None):
         subprocess.run([a.moe, "convert", a.model, "-o", onnx_path], check=True, capture_output=True, stdin=subprocess.DEVNULL)
         so = ort.SessionOptions()
         so.intra_op_num_threads = a.threads
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    rows = []
+    batches = [int(b) for b in a.batches.split(",")]
     rng = np.random.default_rng(0)
-    for batch in [int(b) for b in a.batches.split(",")]:
-        cmd = [a.moe, "bench", a.model, "--batch", str(batch), "--runs", str(a.runs), "--threads", str(a.threads), "--json"]
-        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-        moe = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout.splitlines()[-1])
-        z = rng.standard_normal((batch, hyper["n"])).astype(np.float32)
+    inputs = {batch: rng.standard_normal((batch, hyper["n"])).astype(np.float32) for batch in batches}
 
-        def run_chainer():
-            with chainer.using_config("train", False), chainer.no_backprop_mode():
-                model(z)
+    def run_chainer(z):
+        with chainer.using_config("train", False), chainer.no_backprop_mode():
+            model(z)
 
-        print("+ chainer batch %d" % batch, file=sys.stderr, flush=True)
-        chainer_ms = median_ms(run_chainer, a.runs) / batch
-        print("+ onnxruntime batch %d" % batch, file=sys.stderr, flush=True)
-        ort_ms = median_ms(lambda: session.run(None, {session.get_inputs()[0].name: z}), a.runs) / batch
-        rows.append(dict(batch=batch, moekit_ms=moe["ms_per_image"], gflops=moe["gflops"], peak_bytes=moe["peak_bytes"],
-                         chainer_ms=chainer_ms, onnxruntime_ms=ort_ms,
-                         chainer_ratio=chainer_ms / moe["ms_per_image"], onnxruntime_ratio=ort_ms / moe["ms_per_image"]))
-    print("srresnet-generator C=%d B=%d U=%d n=%d, %d thread(s), median of %d runs"
-          % (hyper["C"], hyper["B"], hyper["U"], hyper["n"], a.threads, a.runs))
+    # Rounds alternate the runtimes so that a slow spell of a shared machine hits all of them; each figure is the
+    # median over rounds of per-round medians. ONNX Runtime's pool does not spin, so it cannot steal the cores
+    # `moe bench` (a child process) runs on.
+    samples = {(rt, batch): [] for rt in ("moekit", "chainer", "onnxruntime") for batch in batches}
+    extra = {}
+    for k in range(a.rounds):
+        for batch in batches:
+            cmd = [a.moe, "bench", a.model, "--batch", str(batch), "--runs", str(a.runs), "--threads", str(a.threads), "--json"]
+            print("+ round %d: %s" % (k + 1, " ".join(cmd)), file=sys.stderr, flush=True)
+            m = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL).stdout.splitlines()[-1])
+            samples[("moekit", batch)].append(m["ms_per_image"])
+            extra[batch] = m
+            print("+ round %d: chainer, onnxruntime batch %d" % (k + 1, batch), file=sys.stderr, flush=True)
+            z = inputs[batch]
+            samples[("chainer", batch)].append(median_ms(lambda: run_chainer(z), a.runs) / batch)
+            samples[("onnxruntime", batch)].append(median_ms(lambda: session.run(None, {session.get_inputs()[0].name: z}), a.runs) / batch)
+    rows = []
+    for batch in batches:
+        r = dict(batch=batch, peak_bytes=extra[batch]["peak_bytes"])
+        for rt in ("moekit", "chainer", "onnxruntime"):
+            r[rt + "_ms"] = statistics.median(samples[(rt, batch)])
+            r[rt + "_rounds"] = samples[(rt, batch)]
+        # moe bench's GFLOP/s of its last round, rescaled to the median time.
+        r["gflops"] = extra[batch]["gflops"] * extra[batch]["ms_per_image"] / r["moekit_ms"]
+        r["chainer_ratio"] = r["chainer_ms"] / r["moekit_ms"]
+        r["onnxruntime_ratio"] = r["onnxruntime_ms"] / r["moekit_ms"]
+        rows.append(r)
+    print("srresnet-generator C=%d B=%d U=%d n=%d, %d thread(s), %d rounds of %d runs (median of round medians)"
+          % (hyper["C"], hyper["B"], hyper["U"], hyper["n"], a.threads, a.rounds, a.runs))
     print()
     print("| batch | MoeKit native ms/image | GFLOP/s | Chainer %s ms/image | ONNX Runtime %s ms/image | Chainer ÷ MoeKit | ORT ÷ MoeKit |" % (chainer.__version__, ort.__version__))
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -91,7 +110,7 @@ def main(argv=None):
         print("| %d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.2f× |" % (r["batch"], r["moekit_ms"], r["gflops"], r["chainer_ms"], r["onnxruntime_ms"],
                                                                r["chainer_ratio"], r["onnxruntime_ratio"]))
     print()
-    print(json.dumps({"model": a.model, "hyper": hyper, "threads": a.threads, "rows": rows}))
+    print(json.dumps({"model": a.model, "hyper": hyper, "threads": a.threads, "rounds": a.rounds, "runs": a.runs, "rows": rows}))
     return 0
 
 
