@@ -45,7 +45,11 @@ extension ONNXImporter.Reader {
     guard kernel.count == 2 else { throw refuse(n, "only 2-D convolutions are supported (kernel_shape \(kernel))") }
     let strides = intList(n, "strides") ?? [1, 1], dilations = intList(n, "dilations") ?? [1, 1]
     guard strides.count == 2, dilations.count == 2 else { throw err(n, "strides/dilations must have 2 entries") }
+    guard strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), kernel.allSatisfy({ $0 >= 1 }) else {
+      throw err(n, "strides \(strides), dilations \(dilations) and kernel_shape \(kernel) must be ≥ 1")
+    }
     var pads = intList(n, "pads") ?? [0, 0, 0, 0]
+    guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else { throw err(n, "pads \(pads) must be 4 values ≥ 0") }
     switch string(n, "auto_pad") ?? "NOTSET" {
     case "NOTSET": break
     case "VALID": pads = [0, 0, 0, 0]
@@ -70,6 +74,9 @@ extension ONNXImporter.Reader {
     var a = try convAttrs(n, ins)
     var outputPadding = intList(n, "output_padding") ?? [0, 0]
     guard outputPadding.count == 2 else { throw err(n, "output_padding must have 2 entries") }
+    for i in 0..<2 where outputPadding[i] < 0 || outputPadding[i] >= max(a.strides[i], a.dilations[i]) {
+      throw err(n, "output_padding \(outputPadding) must be ≥ 0 and less than the stride or dilation (\(a.strides), \(a.dilations))")
+    }
     let sameMode = string(n, "auto_pad")
     var outputShape = intList(n, "output_shape")
     if let o = outputShape, o.count == 4 { outputShape = Array(o.suffix(2)) }

@@ -47,7 +47,15 @@ public struct CrossRuntimeVerifier {
 
   /// Runs every runtime on `inputs` and builds the report. A runtime that cannot run is a failed row, not an abort.
   public func verify(inputs: [String: Tensor]) async throws -> VerifyReport {
-    guard !options.runtimes.isEmpty else { throw VerifyError("no runtimes to verify") }
+    guard Set(options.runtimes).count == options.runtimes.count, options.runtimes.count >= 2 else {
+      throw VerifyError("give at least two different runtimes to compare (got \(options.runtimes.map(\.rawValue).joined(separator: ",")))")
+    }
+    for p in options.perturbations where !options.runtimes.contains(p.runtime) {
+      throw VerifyError("--perturb \(p.runtime.rawValue):\(p.weight): \(p.runtime.rawValue) is not among --runtimes")
+    }
+    for v in graph.inputs where inputs[v.name] == nil {
+      throw VerifyError("missing input '\(v.name)' (inputs: \(graph.inputs.map(\.name).joined(separator: ", ")))")
+    }
     if options.runtimes.contains(.chainer), chainer == nil {
       throw VerifyError("the chainer runtime needs a Chainer checkpoint (.npz/.h5) of a zoo architecture")
     }
@@ -96,7 +104,8 @@ public struct CrossRuntimeVerifier {
   }
 
   func run(_ r: VerifyRuntime, inputs: [String: Tensor]) async throws -> RuntimeOutputs {
-    let g = try RuntimeDrivers.perturbed(graph, options.perturbations, for: r)
+    // Chainer's perturbations name Chainer parameters (BN ones too); its driver applies and checks them.
+    let g = r == .chainer ? graph : try RuntimeDrivers.perturbed(graph, options.perturbations, for: r)
     let perturbed = options.perturbations.contains { $0.runtime == r }
     let layerwise = options.layerwise && r.exposesIntermediates
     switch r {

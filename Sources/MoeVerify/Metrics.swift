@@ -23,12 +23,13 @@ public struct Comparison: Codable, Sendable, Equatable {
     var maxAbs = 0.0, maxRel = 0.0, sumAbs = 0.0, sumSq = 0.0, minAtol = 0.0
     var lo = Double.infinity, hi = -Double.infinity
     for (r, a) in zip(reference, approx) {
-      let rv = Double(r), d = abs(Double(a) - rv)
-      maxAbs = max(maxAbs, d.isNaN ? .infinity : d)
-      if rv != 0 { maxRel = max(maxRel, d / abs(rv)) } else if d > 0 { maxRel = .infinity }
+      let rv = Double(r), diff = abs(Double(a) - rv)
+      let d = diff.isNaN ? Double.infinity : diff  // a NaN on either side is as far off as it gets
+      maxAbs = max(maxAbs, d)
+      if rv.isFinite && rv != 0 { maxRel = max(maxRel, d / abs(rv)) } else if d > 0 { maxRel = .infinity }
       sumAbs += d
       sumSq += d * d
-      minAtol = max(minAtol, d - rtol * abs(rv))
+      minAtol = max(minAtol, rv.isFinite ? d - rtol * abs(rv) : d)
       lo = min(lo, rv)
       hi = max(hi, rv)
     }

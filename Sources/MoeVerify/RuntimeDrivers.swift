@@ -64,7 +64,7 @@ public struct Perturbation: Sendable, Equatable {
     var rest = String(text[text.index(after: colon)...])
     var delta: Float = 1
     if let eq = rest.lastIndex(of: "=") {
-      guard let d = Float(rest[rest.index(after: eq)...]) else { throw VerifyError("--perturb '\(text)': DELTA is not a number") }
+      guard let d = Float(rest[rest.index(after: eq)...]), d.isFinite else { throw VerifyError("--perturb '\(text)': DELTA is not a finite number") }
       delta = d
       rest = String(rest[..<eq])
     }
@@ -175,7 +175,8 @@ public enum RuntimeDrivers {
     for p in perturbations where p.runtime == .chainer { args += ["--perturb", "\(p.weight)=\(p.delta)"] }
     for (i, v) in graph.inputs.enumerated() {
       let f = work.appendingPathComponent("in\(i).npy")
-      try writeNpy(inputs[v.name]!, to: f)
+      guard let x = inputs[v.name] else { throw VerifyError("no value for input '\(v.name)'") }
+      try writeNpy(x, to: f)
       args.append(f.path)
     }
     let start = Date()
@@ -199,7 +200,8 @@ public enum RuntimeDrivers {
     if layerwise { args.append("--expose-all") }
     for (i, v) in graph.inputs.enumerated() {
       let f = work.appendingPathComponent("in\(i).npy")
-      try writeNpy(inputs[v.name]!, to: f)
+      guard let x = inputs[v.name] else { throw VerifyError("no value for input '\(v.name)'") }
+      try writeNpy(x, to: f)
       args.append("\(v.name)=\(f.path)")
     }
     let start = Date()

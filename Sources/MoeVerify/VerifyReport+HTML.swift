@@ -115,9 +115,11 @@ extension VerifyReport {
     guard !lw.layers.isEmpty else { return "<p>\(QuantReport.escape(lw.note ?? "no layers"))</p>" }
     let w = 900.0, h = 320.0, left = 60.0, right = 20.0, top = 20.0, bottom = 40.0
     let runtimes = Array(lw.runtimes.dropFirst())
+    // log10(max-abs / tolerance), clamped to [-12, 6] (an infinite or NaN difference, or a missing value, is drawn at 6).
     func ratio(_ r: Row) -> Double? {
-      guard let c = r.comparison, r.tolerance > 0 else { return r.error == nil ? nil : 4 }
-      return log10(max(c.maxAbs, 1e-12) / r.tolerance)
+      guard let c = r.comparison, r.tolerance > 0 else { return r.error == nil ? nil : 6 }
+      let v = log10(max(c.maxAbs, 1e-12) / r.tolerance)
+      return v.isFinite ? min(v, 6) : 6
     }
     let values = lw.layers.flatMap { $0.rows.compactMap(ratio) }
     let y0 = min(-4, floor(values.min() ?? -4)), y1 = max(1, ceil(values.max() ?? 1))

@@ -63,7 +63,18 @@ struct Verify: AsyncParsableCommand {
   func validate() throws {
     guard count >= 1 else { throw ValidationError("--inputs must be ≥ 1") }
     guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be ≥ 0") }
-    for r in (runtimes ?? "").split(separator: ",") + (reference.map { [Substring($0)] } ?? []) {
+    for p in perturb {
+      do { _ = try Perturbation(parsing: p) } catch let e as VerifyError { throw ValidationError(e.message) }
+    }
+    if let html {
+      var isDir: ObjCBool = false
+      let dir = URL(fileURLWithPath: html).deletingLastPathComponent().path
+      guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        throw ValidationError("--html \(html): folder \(dir) does not exist")
+      }
+    }
+    let listed = runtimes.map { $0.split(separator: ",", omittingEmptySubsequences: false) } ?? []
+    for r in listed + (reference.map { [Substring($0)] } ?? []) {
       guard VerifyRuntime(rawValue: String(r)) != nil else {
         throw ValidationError("unknown runtime '\(r)'; known: \(VerifyRuntime.allCases.map(\.rawValue).joined(separator: ", "))")
       }
@@ -82,7 +93,7 @@ struct Verify: AsyncParsableCommand {
     }
     var chosen: [VerifyRuntime]
     if let runtimes {
-      chosen = runtimes.split(separator: ",").map { VerifyRuntime(rawValue: String($0))! }
+      chosen = runtimes.split(separator: ",", omittingEmptySubsequences: false).map { VerifyRuntime(rawValue: String($0))! }
     } else {
       chosen = VerifyRuntime.allCases.filter { $0 != .chainer || chainer != nil }
       if chainer == nil { printErr("note: \(modelPath) is not a Chainer checkpoint of a zoo architecture: chainer runtime left out") }
@@ -95,8 +106,12 @@ struct Verify: AsyncParsableCommand {
     let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath)
     let report: VerifyReport
     do { report = try await verifier.verify(inputs: feeds) } catch let e as VerifyError { throw ValidationError("\(modelPath): \(e.message)") }
+    if let html {
+      do { try AtomicFile.write(Data(report.html().utf8), to: URL(fileURLWithPath: html)) } catch {
+        throw ValidationError("--html \(html): \(error)")
+      }
+    }
     print(json ? try report.json() : report.text(), terminator: json ? "\n" : "")
-    if let html { try AtomicFile.write(Data(report.html().utf8), to: URL(fileURLWithPath: html)) }
     if !report.passed { throw ExitCode(1) }
   }
 }

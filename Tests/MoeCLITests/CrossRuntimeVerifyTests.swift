@@ -127,6 +127,13 @@ final class CrossRuntimeVerifyTests: XCTestCase {
       ([onnx.path, "--runtimes", "native,chainer"], "needs a Chainer checkpoint"),
       ([f.checkpointURL.path, "--runtimes", "native,wasm", "--perturb", "wasm:nope/W"], "no weight 'nope/W'"),
       ([f.checkpointURL.path, "--runtimes", "native,wasm", "--reference", "onnxruntime"], "not among --runtimes"),
+      ([f.checkpointURL.path, "--runtimes", "native,native"], "at least two different runtimes"),
+      ([f.checkpointURL.path, "--runtimes", "chainer"], "at least two different runtimes"),
+      ([f.checkpointURL.path, "--runtimes", "native,"], "unknown runtime ''"),
+      ([f.checkpointURL.path, "--runtimes", "native,onnxruntime", "--perturb", "wasm:fc/W=5"], "wasm is not among --runtimes"),
+      ([f.checkpointURL.path, "--runtimes", "native,onnxruntime", "--perturb", "native"], "expected RUNTIME:WEIGHT"),
+      ([f.checkpointURL.path, "--runtimes", "native,onnxruntime", "--perturb", "native:fc/W=inf"], "not a finite number"),
+      ([f.checkpointURL.path, "--runtimes", "native,onnxruntime", "--html", "/nonexistent-dir/r.html"], "does not exist"),
     ]
     for (args, message) in cases {
       let r = try TestSupport.moe(["verify"] + args)
@@ -134,8 +141,31 @@ final class CrossRuntimeVerifyTests: XCTestCase {
       XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
       XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
     }
-    // An ONNX model verifies without the chainer runtime (left out by default, with a note).
+    for (args, message) in cases {
+      XCTAssertEqual(try TestSupport.moe(["verify"] + args).status, 64, "a usage error, not a failed verification: \(args) \(message)")
+    }
+    // An ONNX model verifies without the chainer runtime (left out of the default runtimes, with a note).
     let r = try TestSupport.moe(["verify", onnx.path, "--runtimes", "native,wasm,onnxruntime"])
     XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
+    let d = try TestSupport.moe(["verify", onnx.path])
+    XCTAssertEqual(d.status, 0, d.stderr + d.stdout)
+    XCTAssertTrue(d.stderr.contains("chainer runtime left out"), d.stderr)
+    // A multi-input model given only some of its inputs: one line naming the missing one.
+    let two = Self.work.appendingPathComponent("two.onnx"), a = Self.work.appendingPathComponent("a.npy")
+    let made = try TestSupport.run(TestSupport.root.appendingPathComponent("Converters/py"), ["-c", """
+      import sys, numpy as np, onnx
+      from onnx import helper as h, TensorProto as T
+      g = h.make_graph([h.make_node("Add", ["a", "b"], ["y"], name="add")], "two",
+                       [h.make_tensor_value_info(n, T.FLOAT, ["N", 4]) for n in "ab"], [h.make_tensor_value_info("y", T.FLOAT, ["N", 4])])
+      m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)]); m.ir_version = 8
+      onnx.save(m, sys.argv[1]); np.save(sys.argv[2], np.ones((2, 4), np.float32))
+      """, two.path, a.path])
+    XCTAssertEqual(made.status, 0, made.stderr)
+    let missing = try TestSupport.moe(["verify", two.path, "--runtimes", "native,onnxruntime", "--input", "a=\(a.path)"])
+    XCTAssertFalse(missing.crashed, missing.stderr)
+    XCTAssertEqual(missing.status, 64, missing.stderr)
+    XCTAssertTrue(missing.stderr.contains(two.path) && missing.stderr.contains("missing input 'b'"), missing.stderr)
+    let both = try TestSupport.moe(["verify", two.path, "--runtimes", "native,wasm,onnxruntime", "--input", "a=\(a.path)", "--input", "b=\(a.path)"])
+    XCTAssertEqual(both.status, 0, both.stderr + both.stdout)
   }
 }

@@ -54,4 +54,23 @@ extension ONNXTests {
     assertFormatError({ _ = try ONNXImporter.read(training) }, kind: .kind(.unsupportedONNX), path: training.path,
                       contains: "node 'bn_train' (BatchNormalization): training mode")
   }
+
+  /// Invalid convolution attributes met by the auto_pad / output_shape arithmetic: one `invalidONNX` line, no trap.
+  func testInvalidConvAttributesBeforePadArithmetic() throws {
+    let dir = try TemporaryDirectory()
+    let cases: [(String, String, String)] = [
+      ("zero_stride", "Conv", "auto_pad='SAME_UPPER', strides=[0, 0]"),
+      ("short_pads", "Conv", "auto_pad='SAME_UPPER', pads=[1, 1]"),
+      ("ct_short_pads", "ConvTranspose", "pads=[1, 1], output_shape=[16, 16]"),
+      ("ct_big_output_padding", "ConvTranspose", "strides=[2, 2], output_padding=[2, 0]"),
+    ]
+    for (name, op, attrs) in cases {
+      let model = try makeModel("""
+        w = numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w")
+        n = helper.make_node("\(op)", ["x", "w"], ["y"], name="\(name)", \(attrs))
+        onnx.save(M(helper.make_graph([n], "g", [F("x", 1, 2, 8, 8)], [F("y", 1, 2, 8, 8)], [w]), 17), sys.argv[1])
+        """, name: "\(name).onnx", in: dir)
+      assertFormatError({ _ = try ONNXImporter.read(model) }, kind: .kind(.invalidONNX), path: model.path, contains: "node '\(name)' (\(op))")
+    }
+  }
 }
