@@ -58,6 +58,11 @@ extension ONNXImporter.Reader {
     if int(n, "block_size", 0) != 0 {
       throw unsupported("block_size=\(int(n, "block_size", 0)) (blocked quantization) is not supported; use per-tensor or per-axis scales")
     }
+    // output_dtype (opset 23+): 0 means "the scale's type"; only FLOAT outputs are weights MoeKit can hold.
+    let outputType = int(n, "output_dtype", 0)
+    if outputType != 0 && outputType != Int(ONNXImporter.floatType) {
+      throw unsupported("output_dtype \(ONNXImporter.typeName(Int32(outputType))) is not supported; MoeKit dequantizes to FLOAT")
+    }
     let x = n.inputs[0]
     guard let xt = quantized[x] else {
       if graph.initializers[x] != nil || ints[x] != nil {

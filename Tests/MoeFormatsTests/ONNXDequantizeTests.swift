@@ -104,6 +104,11 @@ final class ONNXDequantizeTests: XCTestCase {
         s = numpy_helper.from_array(np.ones((4, 2), np.float32), "s")
         node = helper.make_node("DequantizeLinear", ["q", "s"], ["w"], name="dq_block", axis=1, block_size=2)
         """, "node 'dq_block' (DequantizeLinear): block_size=2"),
+      ("output_dtype", """
+        x = numpy_helper.from_array(np.ones((4, 4), np.int8), "q")
+        s = numpy_helper.from_array(np.array(0.5, np.float32), "s")
+        node = helper.make_node("DequantizeLinear", ["q", "s"], ["w"], name="dq_f16", output_dtype=TensorProto.FLOAT16)
+        """, "node 'dq_f16' (DequantizeLinear): output_dtype FLOAT16"),
       ("int32", """
         x = numpy_helper.from_array(np.ones((4, 4), np.int32), "q")
         s = numpy_helper.from_array(np.array(0.5, np.float32), "s")
