@@ -45,14 +45,14 @@ let package = Package(
     ]),
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
-    .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime"]),
-    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR"]),
+    .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime", "MoeTestSupport"]),
+    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeSite", "MoeIR", "MoeTestSupport"]),
-    .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR"]),
+    .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
-    .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR"]),
+    .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 // HDF5Tests: HDF5File round trips against h5py for every dtype, and clean errors on broken files.
 import Foundation
 import MoeFormats
+import MoeTestSupport
 import XCTest
 
 final class HDF5Tests: XCTestCase {

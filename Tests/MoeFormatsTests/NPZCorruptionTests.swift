@@ -1,6 +1,7 @@
 // NPZCorruptionTests: truncated, garbled, empty and random archives throw; nothing traps or hangs.
 import Foundation
 import MoeFormats
+import MoeTestSupport
 import XCTest
 
 final class NPZCorruptionTests: XCTestCase {
@@ -183,18 +184,5 @@ final class NPZCorruptionTests: XCTestCase {
     let missing = dir.file("missing.npz")
     assertFormatError({ _ = try NPZFile(url: missing) }, kind: .kind(.io), path: missing.path)
     assertFormatError({ _ = try NPZFile(url: dir.url) }, kind: .kind(.io), path: dir.url.path)
-  }
-}
-
-/// A small seeded generator so the random corpus is the same on every run.
-struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,6 +1,7 @@
 // ConvKernelTests: moe_conv2d, moe_conv_transpose2d, moe_linear and moe_matmul against MoeRuntime's Executor.
 import MoeIR
 import MoeKernels
+import MoeTestSupport
 import XCTest
 
 final class ConvKernelTests: XCTestCase {

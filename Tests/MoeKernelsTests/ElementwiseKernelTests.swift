@@ -2,6 +2,7 @@
 import Foundation
 import MoeIR
 import MoeKernels
+import MoeTestSupport
 import XCTest
 
 final class ElementwiseKernelTests: XCTestCase {

@@ -1,6 +1,7 @@
 // Support: seeded random data, single-op graphs run by MoeRuntime's Executor (the oracle), tolerance checks.
 import MoeIR
 import MoeRuntime
+import MoeTestSupport
 import XCTest
 
 /// Contractions: max |got − want| ≤ this · max(1, max |want|) (different summation order than OpenBLAS).
@@ -10,18 +11,7 @@ let elementwiseTolerance: Float = 1e-6
 /// The portable exp/tanh/sigmoid/softplus against libm.
 let mathTolerance: Float = 4e-7
 
-/// SplitMix64: a small seeded generator so every "random" test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &self) }
+extension SplitMix64 {
   mutating func tensor(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Tensor {
     Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: range, using: &self) })
   }

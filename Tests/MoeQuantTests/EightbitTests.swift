@@ -1,6 +1,7 @@
 // EightbitTests: WebDNN eightbit against a naive re-implementation of its encoder and decoder; paper-sized bytes.
 import Foundation
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeQuant
@@ -8,7 +9,12 @@ import XCTest
 /// WebDNN's algorithm spelled out naively (linear scans, manual byte loads), as an oracle.
 enum NaiveWebDNN {
   static func thresholds() -> [Float] {
-    (0..<127).map { i in i == 0 ? 1.5e-6 : i == 126 ? 0.995703 : Float((eightbitTable[i] + eightbitTable[i - 1]) / 2.0) }
+    (0..<127).map { (i: Int) -> Float in
+      if i == 0 { return 1.5e-6 }
+      if i == 126 { return 0.995703 }
+      let sum: Double = Double(eightbitTable[i]) + Double(eightbitTable[i - 1])
+      return Float(sum / 2.0)
+    }
   }
 
   /// numpy: code = searchsorted(thresholds, |x|/max, 'left') + 128·(x < 0).

@@ -2,6 +2,7 @@
 import Foundation
 import MoeIR
 import MoeQuant
+import MoeTestSupport
 import XCTest
 
 final class SchemeTests: XCTestCase {

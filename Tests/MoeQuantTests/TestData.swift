@@ -1,31 +1,10 @@
 // TestData: seeded random tensors (SplitMix64) and shared assertions for the MoeQuant tests.
 import MoeIR
 import MoeQuant
+import MoeTestSupport
 import XCTest
 
-/// SplitMix64: a tiny deterministic generator for reproducible test data.
-struct SplitMix64 {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in [0, 1).
-  mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-  /// Standard normal (Box–Muller).
-  mutating func gaussian() -> Float {
-    let u1 = max(uniform(), 1e-300), u2 = uniform()
-    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-  }
-
+extension SplitMix64 {
   mutating func tensor(_ shape: [Int], std: Float = 1, mean: Float = 0) -> Tensor {
     let n = shape.reduce(1, *)
     return Tensor(shape: shape, data: (0..<n).map { _ in mean + std * gaussian() })

@@ -1,5 +1,6 @@
 // ContractionTests: linear, gemm and matmul against naive loops.
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime

@@ -1,5 +1,6 @@
 // ConvTests: conv2d and convTranspose2d against the naive loops on seeded random shapes.
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime

@@ -1,6 +1,7 @@
 // ElementwiseTests: broadcasting add/sub/mul, activations (incl. extreme inputs) and inference batch norm.
 import Foundation
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime

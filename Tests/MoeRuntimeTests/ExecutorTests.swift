@@ -1,5 +1,6 @@
 // ExecutorTests: memory plan reuse, intermediates, changing batch sizes, input errors, flop counts.
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime

@@ -1,5 +1,6 @@
 // LayoutTests: reshape, flatten, transpose, depthToSpace (DCR and CRD), concat, slice, identity and constant.
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime

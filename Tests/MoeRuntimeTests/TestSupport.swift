@@ -1,5 +1,6 @@
 // TestSupport: seeded PRNG, random tensors, single-op graphs, tolerance checks shared by the runtime tests.
 import MoeIR
+import MoeTestSupport
 import XCTest
 
 @testable import MoeRuntime
@@ -11,20 +12,7 @@ let elementwiseTolerance: Float = 1e-6
 /// Activations go through libm on both sides but may differ in the last bits.
 let activationTolerance: Float = 1e-6
 
-/// SplitMix64: a small seeded generator so every "random" test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &self) }
-  mutating func bool() -> Bool { Bool.random(using: &self) }
+extension SplitMix64 {
   mutating func tensor(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Tensor {
     Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in Float.random(in: range, using: &self) })
   }
