@@ -168,8 +168,19 @@ func convShiftAdd(
       w + grp &* og &* cg &* taps, m: m, k: cg, inner: taps, outerStride: cg &* taps, rowStride: 1, colStride: taps,
       into: scratch + grp &* aSize)
   }
+  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize, flipped: true)
+}
+
+/// The shared second half of shift-add conv2d and conv_transpose2d: with each group's weights packed as A
+/// (og·taps × cg) at `packedA`, per image and tile of input rows: B = the rows' input pixels, the product's
+/// og·taps rows are added into the output by `col2im` (`flipped` for the conv's mirrored taps), then the epilogue.
+func productsToOutput(
+  _ g: ConvDesc, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
+  _ y: UnsafeMutablePointer<Float>, packedA: UnsafeMutablePointer<Float>, aSize: Int, flipped: Bool
+) {
+  let cg = g.cg, og = g.og, m = og &* g.taps
   let tileRows = g.inputTileRows
-  let pb = scratch + g.groups &* aSize
+  let pb = packedA + g.groups &* aSize
   let col = pb + packedBSize(k: cg, n: tileRows &* g.w)
   for n in 0..<g.n {
     let xn = x + n &* g.c &* g.inPlane, yn = y + n &* g.o &* g.outPlane
@@ -180,8 +191,8 @@ func convShiftAdd(
       while row0 < g.h {
         let rows = min(tileRows, g.h &- row0), cols = rows &* g.w
         packB(xg, k: cg, n0: row0 &* g.w, n: cols, ld: g.inPlane, into: pb)
-        gemmPacked(m: m, n: cols, k: cg, a: scratch + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
-        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: true)
+        gemmPacked(m: m, n: cols, k: cg, a: packedA + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
+        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: flipped)
         row0 &+= rows
       }
     }
@@ -269,25 +280,7 @@ public func moe_conv_transpose2d(
   for grp in 0..<g.groups {
     packA(w + grp &* cg &* m, m: m, k: cg, inner: m, outerStride: 0, rowStride: 1, colStride: m, into: scratch + grp &* aSize)
   }
-  let tileRows = g.inputTileRows
-  let pb = scratch + g.groups &* aSize
-  let col = pb + packedBSize(k: cg, n: tileRows &* g.w)
-  for n in 0..<g.n {
-    let xn = x + n &* g.c &* g.inPlane, yn = y + n &* g.o &* g.outPlane
-    fillBias(yn, bias, channels: g.o, plane: g.outPlane)
-    for grp in 0..<g.groups {
-      let xg = xn + grp &* cg &* g.inPlane, yg = yn + grp &* og &* g.outPlane
-      var row0 = 0
-      while row0 < g.h {
-        let rows = min(tileRows, g.h &- row0), cols = rows &* g.w
-        packB(xg, k: cg, n0: row0 &* g.w, n: cols, ld: g.inPlane, into: pb)
-        gemmPacked(m: m, n: cols, k: cg, a: scratch + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
-        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: false)
-        row0 &+= rows
-      }
-    }
-    applyEpilogue(g.epilogue, yn, r.map { $0 + n &* g.o &* g.outPlane }, g.o &* g.outPlane)
-  }
+  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize, flipped: false)
 }
 
 // MARK: linear
