@@ -46,7 +46,7 @@ let package = Package(
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime", "MoeTestSupport"]),
-    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR", "MoeTestSupport"]),
+    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeSite", "MoeIR", "MoeTestSupport"]),

@@ -24,7 +24,7 @@ public enum ONNXExporter {
     do { values = try graph.verify() } catch {
       throw MoeFormatError(.invalidArray, "graph does not verify, cannot export to ONNX: \(error)")
     }
-    let b = Builder(graph: graph)
+    let b = Builder(graph: graph, opset: opset, types: values)
     try b.build(encoding: encoding)
     let a = b.arena
 
@@ -34,10 +34,10 @@ public enum ONNXExporter {
     g.pointee.node = a.pointers(b.nodes)
     g.pointee.n_initializer = b.initializers.count
     g.pointee.initializer = a.pointers(b.initializers)
-    let inputs = graph.inputs.map { b.valueInfo($0.name, shape: $0.shape) }
+    let inputs = graph.inputs.map { b.valueInfo($0.name, shape: $0.shape, dtype: $0.dtype) }
     g.pointee.n_input = inputs.count
     g.pointee.input = a.pointers(inputs)
-    let outputs = graph.outputs.map { b.valueInfo($0, shape: values[$0]?.shape) }
+    let outputs = graph.outputs.map { b.valueInfo($0, shape: values[$0]?.shape, dtype: values[$0]?.dtype ?? .float32) }
     g.pointee.n_output = outputs.count
     g.pointee.output = a.pointers(outputs)
 
@@ -86,8 +86,14 @@ public enum ONNXExporter {
     var initializers: [UnsafeMutablePointer<Onnx__TensorProto>] = []
     private var used: Set<String> = []
 
-    init(graph: Graph) {
+    /// The opset written, and the verified type of every value.
+    let opset: Int
+    let types: [String: ValueInfo]
+
+    init(graph: Graph, opset: Int, types: [String: ValueInfo]) {
       self.graph = graph
+      self.opset = opset
+      self.types = types
       used = Set(graph.inputs.map(\.name) + graph.weights.map(\.name) + graph.nodes.flatMap(\.outputs))
     }
 
@@ -202,12 +208,12 @@ public enum ONNXExporter {
       return outputs[0]
     }
 
-    func valueInfo(_ name: String, shape: Shape?) -> UnsafeMutablePointer<Onnx__ValueInfoProto> {
+    func valueInfo(_ name: String, shape: Shape?, dtype: DType = .float32) -> UnsafeMutablePointer<Onnx__ValueInfoProto> {
       let v = arena.message(Onnx__ValueInfoProto.self) { onnx__value_info_proto__init($0) }
       v.pointee.name = arena.string(name)
       let tt = arena.message(Onnx__TypeProto__Tensor.self) { onnx__type_proto__tensor__init($0) }
       tt.pointee.has_elem_type = 1
-      tt.pointee.elem_type = Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue)
+      tt.pointee.elem_type = ONNXOpNames.tensorType(dtype)
       if let shape {
         let s = arena.message(Onnx__TensorShapeProto.self) { onnx__tensor_shape_proto__init($0) }
         let dims = shape.dims.map { d -> UnsafeMutablePointer<Onnx__TensorShapeProto__Dimension> in
@@ -309,14 +315,13 @@ public enum ONNXExporter {
         }
       case .batchNorm(let eps):
         node("BatchNormalization", n.name, n.inputs, [out], [("epsilon", .float(eps))])
-      case .add: node("Add", n.name, n.inputs, [out])
-      case .mul: node("Mul", n.name, n.inputs, [out])
-      case .sub: node("Sub", n.name, n.inputs, [out])
-      case .relu: node("Relu", n.name, n.inputs, [out])
+      case .unary(.square): node("Mul", n.name, [n.inputs[0], n.inputs[0]], [out])
+      case .unary(let f): node(ONNXOpNames.unary[f]!, n.name, n.inputs, [out])
+      case .binary(let f): node(ONNXOpNames.binary[f]!, n.name, n.inputs, [out])
       case .leakyRelu(let alpha): node("LeakyRelu", n.name, n.inputs, [out], [("alpha", .float(alpha))])
-      case .tanh: node("Tanh", n.name, n.inputs, [out])
-      case .sigmoid: node("Sigmoid", n.name, n.inputs, [out])
-      case .softplus: node("Softplus", n.name, n.inputs, [out])
+      case .batchNormTraining, .clip, .prelu, .select, .cast, .reduce, .sumTo, .broadcastTo, .softmax, .logSoftmax,
+        .instanceNorm, .groupNorm, .pad, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .resize, .spaceToDepth:
+        try emitNewer(n)
       case .reshape(let shape):
         let s = int64Initializer(n.name + "/shape", shape)
         node("Reshape", n.name, [n.inputs[0], s], [out])

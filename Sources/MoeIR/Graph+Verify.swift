@@ -50,17 +50,22 @@ extension Graph {
           throw IRError(.undefinedValue, at: at, "uses '\(name)', which is not defined")
         }
       }
-      let shapes: [Shape]
+      let shapes: [Shape], dtypes: [DType]
       do {
         shapes = try n.op.inferShapes(ins.map(\.shape))
       } catch let e as ShapeError {
         throw IRError(e.kind == .attribute ? .badAttribute : .shapeMismatch, at: at, e.message)
       }
+      do {
+        dtypes = try n.op.inferDTypes(ins.map(\.dtype))
+      } catch let e as ShapeError {
+        throw IRError(.badDType, at: at, e.message)
+      }
       guard shapes.count == n.outputs.count else {
         throw IRError(.badArity, at: at, "defines \(n.outputs.count) values, op produces \(shapes.count)")
       }
-      for (o, s) in zip(n.outputs, shapes) {
-        try define(ValueInfo(name: o, dtype: .float32, shape: s), by: at)
+      for (o, (s, t)) in zip(n.outputs, zip(shapes, dtypes)) {
+        try define(ValueInfo(name: o, dtype: t, shape: s), by: at)
       }
     }
     if outputs.isEmpty {

@@ -10,6 +10,7 @@ public struct IRError: Error, CustomStringConvertible, Equatable, Sendable {
     case badOutput = "output names nothing"
     case badArity = "wrong number of inputs"
     case badAttribute = "bad attribute"
+    case badDType = "dtype mismatch"
     case parse = "parse error"
   }
   public var kind: Kind

@@ -1,7 +1,7 @@
 // AttributeReader: typed access to a node's parsed attributes and construction of its Op.
 
 struct AttributeReader {
-  enum Value { case scalar(String), ints([Int]), tensor(Tensor) }
+  enum Value { case scalar(String), list([String]), tensor(Tensor) }
   var raw: [String: Value] = [:]
   var used: Set<String> = []
   let node: String
@@ -37,7 +37,24 @@ struct AttributeReader {
   }
 
   mutating func ints(_ key: String) throws -> [Int] {
-    guard case .ints(let v) = try fetch(key) else { throw error("attribute '\(key)' must be an integer list") }
+    guard case .list(let v) = try fetch(key), let ints = Optional(v.compactMap { Int($0) }), ints.count == v.count else {
+      throw error("attribute '\(key)' must be an integer list")
+    }
+    return ints
+  }
+
+  mutating func floats(_ key: String) throws -> [Float] {
+    guard case .list(let v) = try fetch(key), let fs = Optional(v.compactMap { Float($0) }), fs.count == v.count else {
+      throw error("attribute '\(key)' must be a float list")
+    }
+    return fs
+  }
+
+  /// A word attribute that must be one of an enum's raw values.
+  mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E where E.RawValue == String {
+    guard case .scalar(let s) = try fetch(key), let v = E(rawValue: s) else {
+      throw error("attribute '\(key)' must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
     return v
   }
 
@@ -71,14 +88,31 @@ struct AttributeReader {
     switch name {
     case "linear": return .linear(.plain)
     case "matmul": return .matmul
-    case "add": return .add
-    case "mul": return .mul
-    case "sub": return .sub
-    case "relu": return .relu
-    case "tanh": return .tanh
-    case "sigmoid": return .sigmoid
-    case "softplus": return .softplus
     case "identity": return .identity
+    case "prelu": return .prelu
+    case "where": return .select
+    case "sum_to": return .sumTo
+    case "broadcast_to": return .broadcastTo
+    case "global_average_pool": return .globalAveragePool
+    case "global_max_pool": return .globalMaxPool
+    case "batch_norm_training": return .batchNormTraining(eps: try float("eps"))
+    case "instance_norm": return .instanceNorm(eps: try float("eps"))
+    case "group_norm": return .groupNorm(groups: try int("groups"), eps: try float("eps"))
+    case "clip": return .clip(min: try float("min"), max: try float("max"))
+    case "cast": return .cast(try choice("to", DType.self))
+    case "softmax": return .softmax(axis: try int("axis"))
+    case "log_softmax": return .logSoftmax(axis: try int("axis"))
+    case "pad": return .pad(PadAttrs(mode: try choice("mode", PadMode.self), pads: try ints("pads"), value: try float("value")))
+    case "max_pool", "average_pool":
+      var p = PoolAttrs(kernel: try ints("kernel"), strides: try ints("strides"), pads: try ints("pads"),
+                        dilations: try ints("dilations"), ceilMode: try bool("ceil_mode"))
+      if name == "max_pool" { return .maxPool(p) }
+      p.countIncludePad = try bool("count_include_pad")
+      return .averagePool(p)
+    case "resize":
+      return .resize(ResizeAttrs(mode: try choice("mode", ResizeMode.self), coordinates: try choice("coordinates", CoordinateMode.self),
+                                 nearest: try choice("nearest", NearestMode.self), scales: try floats("scales")))
+    case "space_to_depth": return .spaceToDepth(blockSize: try int("block_size"))
     case "gemm":
       return .gemm(GemmAttrs(alpha: try float("alpha"), beta: try float("beta"), transA: try bool("trans_a"), transB: try bool("trans_b")))
     case "conv2d":
@@ -104,6 +138,11 @@ struct AttributeReader {
       guard case .tensor(let t) = try fetch("value") else { throw error("attribute 'value' must be a tensor literal") }
       return .constant(t)
     default:
+      if let f = UnaryFunction(rawValue: name) { return .unary(f) }
+      if let f = BinaryFunction(rawValue: name) { return .binary(f) }
+      if name.hasPrefix("reduce_"), let f = ReduceFunction(rawValue: String(name.dropFirst("reduce_".count))) {
+        return .reduce(f, axes: try ints("axes"), keepDims: try bool("keepdims"))
+      }
       throw error("unknown op '\(name)'")
     }
   }

@@ -141,6 +141,16 @@ struct LineScanner {
     return out
   }
 
+  /// `[w, w, …]`: a list of words (integers or floats), checked by the attribute reader.
+  mutating func wordList() throws -> [String] {
+    try expect("[")
+    var out: [String] = []
+    if accept("]") { return out }
+    repeat { out.append(try word()) } while accept(",")
+    try expect("]")
+    return out
+  }
+
   mutating func valueType(_ name: String) throws -> ValueInfo {
     skipSpaces()
     let start = pos
@@ -187,7 +197,7 @@ struct LineScanner {
   }
 
   mutating func attributeValue() throws -> AttributeReader.Value {
-    if peek == "[" { return .ints(try intList()) }
+    if peek == "[" { return .list(try wordList()) }
     let w = try word()
     if peek == "[" {  // tensor literal: f32[shape]{values}
       guard w == "f32" else { throw error("constant tensors must be f32, found '\(w)'") }

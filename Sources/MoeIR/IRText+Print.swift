@@ -62,7 +62,25 @@ public enum IRText {
 
   static func coreAttributes(_ op: Op) -> [(String, String)] {
     switch op {
-    case .linear, .matmul, .add, .mul, .sub, .relu, .tanh, .sigmoid, .softplus, .identity: return []
+    case .linear, .matmul, .unary, .binary, .identity, .prelu, .select, .sumTo, .broadcastTo, .globalAveragePool,
+      .globalMaxPool:
+      return []
+    case .batchNormTraining(let eps), .instanceNorm(let eps): return [("eps", float(eps))]
+    case .groupNorm(let g, let eps): return [("groups", String(g)), ("eps", float(eps))]
+    case .clip(let lo, let hi): return [("min", float(lo)), ("max", float(hi))]
+    case .cast(let t): return [("to", t.rawValue)]
+    case .reduce(_, let axes, let keep): return [("axes", ints(axes)), ("keepdims", keep ? "1" : "0")]
+    case .softmax(let axis), .logSoftmax(let axis): return [("axis", String(axis))]
+    case .pad(let p): return [("mode", p.mode.rawValue), ("pads", ints(p.pads)), ("value", float(p.value))]
+    case .maxPool(let p), .averagePool(let p):
+      var a = [("kernel", ints(p.kernel)), ("strides", ints(p.strides)), ("pads", ints(p.pads)),
+               ("dilations", ints(p.dilations)), ("ceil_mode", p.ceilMode ? "1" : "0")]
+      if case .averagePool = op { a.append(("count_include_pad", p.countIncludePad ? "1" : "0")) }
+      return a
+    case .resize(let r):
+      return [("mode", r.mode.rawValue), ("coordinates", r.coordinates.rawValue), ("nearest", r.nearest.rawValue),
+              ("scales", "[" + r.scales.map(float).joined(separator: ",") + "]")]
+    case .spaceToDepth(let b): return [("block_size", String(b))]
     case .gemm(let a):
       return [("alpha", float(a.alpha)), ("beta", float(a.beta)), ("trans_a", a.transA ? "1" : "0"), ("trans_b", a.transB ? "1" : "0")]
     case .conv2d(let c):

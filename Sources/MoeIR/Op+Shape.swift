@@ -12,12 +12,12 @@ public struct ShapeError: Error, CustomStringConvertible, Sendable {
   public var description: String { message }
 }
 
-private func fixedDim(_ d: Dim, _ what: String) throws -> Int {
+func fixedDim(_ d: Dim, _ what: String) throws -> Int {
   guard let v = d.value else { throw ShapeError(.shape, "\(what) must be a fixed dimension, got \(d)") }
   return v
 }
 
-private func rank(_ s: Shape, _ r: Int, _ what: String) throws {
+func rank(_ s: Shape, _ r: Int, _ what: String) throws {
   if s.rank != r { throw ShapeError(.shape, "\(what) must have rank \(r), got \(s)") }
 }
 
@@ -131,11 +131,40 @@ extension Op {
       }
       return [x]
 
-    case .add, .mul, .sub:
+    case .binary:
       return [try broadcastShapes(s[0], s[1])]
 
-    case .relu, .tanh, .sigmoid, .softplus, .identity, .leakyRelu:
+    case .select:
+      return [try broadcastShapes(try broadcastShapes(s[0], s[1]), s[2])]
+
+    case .unary, .identity, .leakyRelu, .cast, .clip:
+      if case .clip(let lo, let hi) = self, !(lo <= hi) { throw ShapeError(.attribute, "min \(lo) > max \(hi)") }
       return [s[0]]
+
+    case .prelu:
+      if try broadcastShapes(s[0], s[1]) != s[0] { throw ShapeError(.shape, "slope \(s[1]) does not broadcast to \(s[0])") }
+      return [s[0]]
+
+    case .sumTo:
+      if try broadcastShapes(s[0], s[1]) != s[0] { throw ShapeError(.shape, "\(s[1]) does not broadcast to \(s[0]), so \(s[0]) cannot be summed to it") }
+      return [s[1]]
+
+    case .broadcastTo:
+      if try broadcastShapes(s[0], s[1]) != s[1] { throw ShapeError(.shape, "\(s[0]) does not broadcast to \(s[1])") }
+      return [s[1]]
+
+    case .batchNormTraining:
+      let x = s[0]
+      guard x.rank >= 2 else { throw ShapeError(.shape, "input must have rank ≥ 2, got \(x)") }
+      let c = try fixedDim(x[1], "channels")
+      for (i, p) in s.dropFirst().enumerated() where p != Shape([c]) {
+        throw ShapeError(.shape, "\(["gamma", "beta"][i]) is \(p), expected [\(c)]")
+      }
+      return [x, Shape([c]), Shape([c])]
+
+    case .reduce, .softmax, .logSoftmax, .instanceNorm, .groupNorm, .pad, .maxPool, .averagePool, .globalAveragePool,
+      .globalMaxPool, .resize, .spaceToDepth:
+      return try inferSpatialShapes(s)
 
     case .reshape(let target):
       return [try reshapeShape(s[0], target)]

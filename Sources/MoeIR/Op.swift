@@ -78,10 +78,11 @@ public enum DepthToSpaceMode: String, Hashable, Sendable, CaseIterable {
 /// - `gemm`: A, B, C? ; `matmul`: A, B (NumPy matmul: leading dims broadcast)
 /// - `conv2d`: x (N, C, H, W), W (O, C/g, kh, kw), b (O)?, r?
 /// - `convTranspose2d`: x (N, C, H, W), W (C, O/g, kh, kw), b (O)?
-/// - `batchNorm`: x, gamma, beta, mean, var (inference form)
-/// - `add`, `mul`, `sub`: two inputs, NumPy broadcasting
-/// - unary activations, `reshape`, `flatten`, `transpose`, `depthToSpace`, `slice`, `identity`: one input
-/// - `concat`: one or more inputs; `constant`: none
+/// - `batchNorm`: x, gamma, beta, mean, var (inference form); `batchNormTraining`: x, gamma, beta → y, mean, var
+/// - `binary`: two inputs, NumPy broadcasting; `select` (`where`): cond (bool), a, b, broadcasting
+/// - `sumTo`, `broadcastTo`: x, like — the result has the shape of `like` (sum over / repeat along broadcast axes)
+/// - `prelu`: x, slope (broadcast to x); `instanceNorm`, `groupNorm`: x, scale (C), bias (C)
+/// - other ops: one input; `concat`: one or more; `constant`: none
 public enum Op: Hashable, Sendable {
   case linear(Epilogue)
   case gemm(GemmAttrs)
@@ -89,23 +90,49 @@ public enum Op: Hashable, Sendable {
   case conv2d(ConvAttrs)
   case convTranspose2d(ConvTransposeAttrs)
   case batchNorm(eps: Float)
-  case add
-  case mul
-  case sub
-  case relu
+  /// Batch normalization with batch statistics: outputs y, the batch mean and the (biased) batch variance per channel.
+  case batchNormTraining(eps: Float)
+  case unary(UnaryFunction)
+  case binary(BinaryFunction)
   case leakyRelu(alpha: Float)
-  case tanh
-  case sigmoid
-  case softplus
+  case clip(min: Float, max: Float)
+  case prelu
+  /// `where(cond, a, b)`.
+  case select
+  case cast(DType)
+  /// Reduction over `axes` (all axes when empty); `keepDims` keeps them with extent 1.
+  case reduce(ReduceFunction, axes: [Int], keepDims: Bool)
+  case sumTo
+  case broadcastTo
+  case softmax(axis: Int)
+  case logSoftmax(axis: Int)
+  case instanceNorm(eps: Float)
+  case groupNorm(groups: Int, eps: Float)
+  case pad(PadAttrs)
+  case maxPool(PoolAttrs)
+  case averagePool(PoolAttrs)
+  case globalAveragePool
+  case globalMaxPool
+  case resize(ResizeAttrs)
   /// ONNX Reshape semantics: 0 copies the input extent, −1 is inferred.
   case reshape(shape: [Int])
   case flatten(axis: Int)
   case transpose(perm: [Int])
   case depthToSpace(blockSize: Int, mode: DepthToSpaceMode)
+  case spaceToDepth(blockSize: Int)
   case concat(axis: Int)
   case slice(SliceAttrs)
   case identity
   case constant(Tensor)
+
+  // The first ops of the IR, kept as names: `.relu` is `.unary(.relu)`, `.add` is `.binary(.add)`.
+  public static var relu: Op { .unary(.relu) }
+  public static var tanh: Op { .unary(.tanh) }
+  public static var sigmoid: Op { .unary(.sigmoid) }
+  public static var softplus: Op { .unary(.softplus) }
+  public static var add: Op { .binary(.add) }
+  public static var sub: Op { .binary(.sub) }
+  public static var mul: Op { .binary(.mul) }
 
   /// The op's name in the text form.
   public var name: String {
@@ -116,18 +143,32 @@ public enum Op: Hashable, Sendable {
     case .conv2d: return "conv2d"
     case .convTranspose2d: return "conv_transpose2d"
     case .batchNorm: return "batch_norm"
-    case .add: return "add"
-    case .mul: return "mul"
-    case .sub: return "sub"
-    case .relu: return "relu"
+    case .batchNormTraining: return "batch_norm_training"
+    case .unary(let f): return f.rawValue
+    case .binary(let f): return f.rawValue
     case .leakyRelu: return "leaky_relu"
-    case .tanh: return "tanh"
-    case .sigmoid: return "sigmoid"
-    case .softplus: return "softplus"
+    case .clip: return "clip"
+    case .prelu: return "prelu"
+    case .select: return "where"
+    case .cast: return "cast"
+    case .reduce(let f, _, _): return "reduce_" + f.rawValue
+    case .sumTo: return "sum_to"
+    case .broadcastTo: return "broadcast_to"
+    case .softmax: return "softmax"
+    case .logSoftmax: return "log_softmax"
+    case .instanceNorm: return "instance_norm"
+    case .groupNorm: return "group_norm"
+    case .pad: return "pad"
+    case .maxPool: return "max_pool"
+    case .averagePool: return "average_pool"
+    case .globalAveragePool: return "global_average_pool"
+    case .globalMaxPool: return "global_max_pool"
+    case .resize: return "resize"
     case .reshape: return "reshape"
     case .flatten: return "flatten"
     case .transpose: return "transpose"
     case .depthToSpace: return "depth_to_space"
+    case .spaceToDepth: return "space_to_depth"
     case .concat: return "concat"
     case .slice: return "slice"
     case .identity: return "identity"
@@ -140,20 +181,30 @@ public enum Op: Hashable, Sendable {
     switch self {
     case .linear, .conv2d, .convTranspose2d: return (2 + epilogue.residualInputs)...(3 + epilogue.residualInputs)
     case .gemm: return 2...3
-    case .matmul: return 2...2
+    case .matmul, .binary, .prelu, .sumTo, .broadcastTo: return 2...2
     case .batchNorm: return 5...5
-    case .add, .mul, .sub: return 2...2
-    case .relu, .leakyRelu, .tanh, .sigmoid, .softplus, .reshape, .flatten, .transpose, .depthToSpace, .slice, .identity:
+    case .batchNormTraining, .instanceNorm, .groupNorm, .select: return 3...3
+    case .unary, .leakyRelu, .clip, .cast, .reduce, .softmax, .logSoftmax, .pad, .maxPool, .averagePool,
+      .globalAveragePool, .globalMaxPool, .resize, .reshape, .flatten, .transpose, .depthToSpace, .spaceToDepth,
+      .slice, .identity:
       return 1...1
     case .concat: return 1...Int.max
     case .constant: return 0...0
     }
   }
 
+  /// Number of values the op defines.
+  public var outputCount: Int {
+    switch self {
+    case .batchNormTraining: return 3
+    default: return 1
+    }
+  }
+
   /// Elementwise ops whose output has the (broadcast) shape of their inputs.
   public var isElementwise: Bool {
     switch self {
-    case .add, .mul, .sub, .relu, .leakyRelu, .tanh, .sigmoid, .softplus, .identity: return true
+    case .unary, .binary, .leakyRelu, .clip, .prelu, .select, .cast, .identity: return true
     default: return false
     }
   }

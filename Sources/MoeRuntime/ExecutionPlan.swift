@@ -13,7 +13,7 @@ struct ExecutionPlan {
     var node: Int
     var kernel: Kernel
     var inputs: [Location]
-    var output: Location
+    var outputs: [Location]
     /// Arena offset of the step's scratch (im2col / col2im tile).
     var scratch: Int
   }
@@ -45,32 +45,34 @@ struct ExecutionPlan {
     for w in graph.weights { slots[w.name] = .constant(constantOffsets[w.name]!) }
     for i in graph.inputs { slots[i.name] = fresh(elementCount(shapes[i.name]!), 0, lastUse[i.name] ?? 0) }
 
-    var pending: [(node: Int, kernel: Kernel, inputs: [Slot], output: Slot, scratch: Slot?)] = []
+    var pending: [(node: Int, kernel: Kernel, inputs: [Slot], outputs: [Slot], scratch: Slot?)] = []
     for (i, n) in graph.nodes.enumerated() {
       let t = i + 1
       let at = "node '\(n.name)' (\(n.op.name))"
       let ins = n.inputs.map { shapes[$0]! }
-      let out: [Int]
+      var outs: [[Int]] = []
       do {
         let inferred = try n.op.inferShapes(ins.map { Shape($0) })
-        guard inferred.count == 1, n.outputs.count == 1, let f = inferred[0].fixed else {
-          throw RuntimeError(at: at, "output shape \(inferred) is not one concrete shape")
+        guard inferred.count == n.outputs.count else {
+          throw RuntimeError(at: at, "defines \(n.outputs.count) values, op produces \(inferred.count)")
         }
-        out = f
+        for shape in inferred {
+          guard let f = shape.fixed else { throw RuntimeError(at: at, "output shape \(shape) is not concrete") }
+          outs.append(f)
+        }
       } catch let e as ShapeError {
         throw RuntimeError(at: at, e.message)
       }
-      let name = n.outputs[0]
-      shapes[name] = out
-      let lowered = n.op.lowered(inputs: ins, output: out)
+      for (name, shape) in zip(n.outputs, outs) { shapes[name] = shape }
+      let lowered = n.op.lowered(inputs: ins, outputs: outs)
       let inSlots = n.inputs.map { slots[$0]! }
-      let last = max(t, lastUse[name] ?? t)
+      let last = max(t, lastUse[n.outputs[0]] ?? t)
       var outSlot: Slot? = nil
       switch lowered.sharing {
       case .fresh:
         break
       case .constant:
-        outSlot = .constant(constantOffsets[name]!)
+        outSlot = .constant(constantOffsets[n.outputs[0]]!)
       case .aliasOfInput:
         outSlot = inSlots[0]
         if case .buffer(let b) = inSlots[0] { requests[b].last = max(requests[b].last, last) }
@@ -84,10 +86,13 @@ struct ExecutionPlan {
           break
         }
       }
-      let output = outSlot ?? fresh(elementCount(out), t, last)
-      slots[name] = output
+      var outSlots = [outSlot ?? fresh(elementCount(outs[0]), t, last)]
+      for (name, shape) in zip(n.outputs, outs).dropFirst() {
+        outSlots.append(fresh(elementCount(shape), t, max(t, lastUse[name] ?? t)))
+      }
+      for (name, slot) in zip(n.outputs, outSlots) { slots[name] = slot }
       let scratch = lowered.scratchCount > 0 ? fresh(lowered.scratchCount, t, t) : nil
-      pending.append((i, lowered.kernel, inSlots, output, scratch))
+      pending.append((i, lowered.kernel, inSlots, outSlots, scratch))
     }
 
     let memory = MemoryPlan(requests)
@@ -100,7 +105,7 @@ struct ExecutionPlan {
     steps = pending.map { p in
       var scratch = 0
       if case .buffer(let b)? = p.scratch { scratch = memory.offsets[b] }
-      return Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), output: location(p.output), scratch: scratch)
+      return Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), outputs: p.outputs.map(location), scratch: scratch)
     }
     self.shapes = shapes
     locations = slots.mapValues(location)

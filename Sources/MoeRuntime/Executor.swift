@@ -21,6 +21,8 @@ public final class Executor {
   private let constantOffsets: [String: Int]
   private let constantShapes: [String: [Int]]
   private var plans: [[String: Int]: ExecutionPlan] = [:]
+  /// Index of the node defining each node output.
+  private let producer: [String: Int]
   private var arena: UnsafeMutablePointer<Float>
   private var arenaCapacity = 0
   /// When set, `run` adds each node's wall time (seconds) here, by node index (for benchmarks).
@@ -52,6 +54,9 @@ public final class Executor {
     constants = store
     constantOffsets = offsets
     constantShapes = shapes
+    var producer: [String: Int] = [:]
+    for (i, n) in graph.nodes.enumerated() { for o in n.outputs { producer[o] = i } }
+    self.producer = producer
     arena = Executor.allocateFloats(MemoryPlan.alignment)
     arenaCapacity = MemoryPlan.alignment
     openblas_set_num_threads(Int32(max(1, options.threads)))
@@ -71,11 +76,15 @@ public final class Executor {
 
   /// Runs the graph. Every graph input must be given, with its declared shape; symbolic dimensions (the batch)
   /// are bound from the inputs, consistently across inputs, and must be ≥ 1.
-  /// - Returns: the graph outputs by name (and every node output too when `keepIntermediates` is set).
-  /// - Throws: `RuntimeError` naming the input (missing, unknown, wrong shape) or the node that cannot run.
-  public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+  /// - Parameter fetch: values to return besides the graph outputs (any input, weight or node output).
+  /// - Returns: the graph outputs and the fetched values by name (every node output too when `keepIntermediates` is set).
+  /// - Throws: `RuntimeError` naming the input (missing, unknown, wrong shape), the fetched name, or the node that cannot run.
+  public func run(_ inputs: [String: Tensor], fetch: [String] = []) throws -> [String: Tensor] {
     let bindings = try bind(inputs)
     let plan = try self.plan(for: bindings, inputs: inputs)
+    if let unknown = fetch.first(where: { plan.locations[$0] == nil }) {
+      throw RuntimeError(at: "value '\(unknown)'", "cannot be fetched: no input, weight or node of graph '\(graph.name)' defines it")
+    }
     if arenaCapacity < plan.arenaCount {
       UnsafeMutableRawPointer(arena).deallocate()
       arena = Executor.allocateFloats(plan.arenaCount)
@@ -92,21 +101,53 @@ public final class Executor {
         if let base = src.baseAddress { (arena + offset).update(from: base, count: t.count) }
       }
     }
-    let wanted = Set(graph.outputs)
+    let wanted = Set(graph.outputs).union(fetch)
     var results: [String: Tensor] = [:]
-    for name in wanted where plan.steps.allSatisfy({ graph.nodes[$0.node].outputs[0] != name }) {
-      results[name] = read(name, plan)
-    }
+    for name in wanted where producer[name] == nil { results[name] = read(name, plan) }
     for step in plan.steps {
       let ins = step.inputs.map { UnsafePointer(pointer($0)) }
       let start = nodeSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-      step.kernel.run(inputs: ins, output: pointer(step.output), scratch: arena + step.scratch)
+      step.kernel.run(inputs: ins, outputs: step.outputs.map(pointer), scratch: arena + step.scratch)
       if nodeSeconds != nil { nodeSeconds![step.node] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
       // Values are read as soon as they are made: later steps may overwrite their storage.
-      let name = graph.nodes[step.node].outputs[0]
-      if options.keepIntermediates || wanted.contains(name) { results[name] = read(name, plan) }
+      for name in graph.nodes[step.node].outputs where options.keepIntermediates || wanted.contains(name) {
+        results[name] = read(name, plan)
+      }
     }
     return results
+  }
+
+  // MARK: Variables
+
+  /// Names of the weights, which are the executor's variables: they persist across runs and can be read and updated.
+  public var variableNames: [String] { graph.weights.map(\.name) }
+
+  /// The current value of weight `name`.
+  public func variable(_ name: String) throws -> Tensor {
+    guard let o = constantOffsets[name], let shape = constantShapes[name], graph.weights.contains(where: { $0.name == name }) else {
+      throw RuntimeError(at: "variable '\(name)'", "is not a weight of graph '\(graph.name)'")
+    }
+    return Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: constants + o, count: elementCount(shape))))
+  }
+
+  /// Replaces the value of weight `name` in place (same shape); later runs use it. No plan is rebuilt.
+  public func setVariable(_ name: String, _ value: Tensor) throws {
+    try updateVariable(name) { buffer in
+      guard value.shape == constantShapes[name]! else {
+        throw RuntimeError(at: "variable '\(name)'", "new value has shape \(value.shape), expected \(constantShapes[name]!)")
+      }
+      value.data.withUnsafeBufferPointer { src in
+        if let base = src.baseAddress { buffer.baseAddress!.update(from: base, count: value.count) }
+      }
+    }
+  }
+
+  /// Lets `body` change weight `name` in place (e.g. an optimizer step); later runs use the new values.
+  public func updateVariable<R>(_ name: String, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
+    guard let o = constantOffsets[name], let shape = constantShapes[name], graph.weights.contains(where: { $0.name == name }) else {
+      throw RuntimeError(at: "variable '\(name)'", "is not a weight of graph '\(graph.name)'")
+    }
+    return try body(UnsafeMutableBufferPointer(start: constants + o, count: elementCount(shape)))
   }
 
   private func pointer(_ l: Location) -> UnsafeMutablePointer<Float> {

@@ -11,16 +11,27 @@ enum Kernel {
   case gemm(GemmGeometry)
   case matmul(MatmulGeometry)
   case batchNorm(BatchNormGeometry)
-  case unary(UnaryFunction, count: Int)
+  case batchNormTraining(BatchNormGeometry)
+  case pointwise(PointwiseFunction, count: Int)
   case binary(BinaryFunction, BroadcastGeometry)
+  case prelu(BroadcastGeometry)
+  case select(SelectGeometry)
+  case reduce(ReduceGeometry)
+  case softmax(SoftmaxGeometry)
+  case groupNorm(StatisticsNormGeometry)
+  case pad(PadGeometry)
+  case pool(PoolGeometry)
+  case resize(ResizeGeometry)
   case gather(StridedGather)
   case depthToSpace(DepthToSpaceGeometry)
   case concat(ConcatGeometry)
   /// A contraction followed by its epilogue (activation, residual add).
   case fused(FusedKernel)
 
-  /// Runs the kernel. `inputs` are in node-input order; `scratch` has the lowered node's `scratchCount` floats.
-  func run(inputs x: [UnsafePointer<Float>], output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+  /// Runs the kernel. `inputs` are in node-input order, `outputs` in node-output order; `scratch` has the
+  /// lowered node's `scratchCount` floats.
+  func run(inputs x: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>) {
+    let y = outputs[0]
     switch self {
     case .none: break
     case .conv(let g): Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
@@ -30,14 +41,24 @@ enum Kernel {
     case .gemm(let g): Kernels.gemm(g, a: x[0], b: x[1], c: x.count > 2 ? x[2] : nil, y: y)
     case .matmul(let g): Kernels.matmul(g, a: x[0], b: x[1], y: y)
     case .batchNorm(let g): Kernels.batchNorm(g, x: x[0], gamma: x[1], beta: x[2], mean: x[3], variance: x[4], y: y)
-    case .unary(let f, let count): Kernels.unary(f, count: count, x: x[0], y: y)
+    case .batchNormTraining(let g):
+      Kernels.batchNormTraining(g, x: x[0], gamma: x[1], beta: x[2], y: y, mean: outputs[1], variance: outputs[2])
+    case .pointwise(let f, let count): Kernels.pointwise(f, count: count, x: x[0], y: y)
     case .binary(let f, let g): Kernels.binary(f, g, a: x[0], b: x[1], y: y)
+    case .prelu(let g): Kernels.prelu(g, x: x[0], slope: x[1], y: y)
+    case .select(let g): Kernels.select(g, c: x[0], a: x[1], b: x[2], y: y, scratch: scratch)
+    case .reduce(let g): Kernels.reduce(g, x: x[0], y: y)
+    case .softmax(let g): Kernels.softmax(g, x: x[0], y: y)
+    case .groupNorm(let g): Kernels.groupNorm(g, x: x[0], scale: x[1], bias: x[2], y: y)
+    case .pad(let g): Kernels.pad(g, x: x[0], y: y)
+    case .pool(let g): Kernels.pool(g, x: x[0], y: y)
+    case .resize(let g): Kernels.resize(g, x: x[0], y: y)
     case .gather(let g): Kernels.gather(g, x: x[0], y: y)
     case .depthToSpace(let g): Kernels.depthToSpace(g, x: x[0], y: y)
     case .concat(let g): Kernels.concat(g, inputs: x, y: y)
     case .fused(let f):
       let r = f.residual == .none ? 0 : 1
-      f.core.run(inputs: Array(x.dropLast(r)), output: y, scratch: scratch)
+      f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch)
       Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil)
     }
   }
@@ -46,7 +67,7 @@ enum Kernel {
 /// The epilogue of a fused contraction, lowered: y = act(y [+ r]) [+ r] over `count` values.
 final class FusedKernel {
   let core: Kernel
-  let activation: UnaryFunction?
+  let activation: PointwiseFunction?
   let residual: ResidualPlacement
   let count: Int
 
@@ -56,10 +77,10 @@ final class FusedKernel {
     self.count = count
     switch epilogue.activation {
     case .none: activation = nil
-    case .relu: activation = .relu
+    case .relu: activation = .unary(.relu)
     case .leakyRelu(let a): activation = .leakyRelu(a)
-    case .tanh: activation = .tanh
-    case .sigmoid: activation = .sigmoid
+    case .tanh: activation = .unary(.tanh)
+    case .sigmoid: activation = .unary(.sigmoid)
     }
   }
 }
@@ -84,17 +105,18 @@ struct LoweredNode {
 }
 
 extension Op {
-  /// Lowers the op for concrete input shapes `s` and output shape `y` (already checked by `inferShapes`).
-  func lowered(inputs s: [[Int]], output y: [Int]) -> LoweredNode {
+  /// Lowers the op for concrete input shapes `s` and output shapes `y` (already checked by `inferShapes`).
+  func lowered(inputs s: [[Int]], outputs y: [[Int]]) -> LoweredNode {
     let e = epilogue
-    guard !e.isPlain else { return loweredCore(inputs: s, output: y) }
-    var node = loweredCore(inputs: Array(s.dropLast(e.residualInputs)), output: y)
-    node.kernel = .fused(FusedKernel(core: node.kernel, epilogue: e, count: elementCount(y)))
+    guard !e.isPlain else { return loweredCore(inputs: s, outputs: y) }
+    var node = loweredCore(inputs: Array(s.dropLast(e.residualInputs)), outputs: y)
+    node.kernel = .fused(FusedKernel(core: node.kernel, epilogue: e, count: elementCount(y[0])))
     return node
   }
 
   /// Lowers the op itself, without its epilogue (and without its residual input).
-  private func loweredCore(inputs s: [[Int]], output y: [Int]) -> LoweredNode {
+  private func loweredCore(inputs s: [[Int]], outputs ys: [[Int]]) -> LoweredNode {
+    let y = ys[0]
     switch self {
     case .linear:
       let g = LinearGeometry(rows: y[0], inFeatures: s[1][1], outFeatures: s[1][0], hasBias: s.count > 2)
@@ -110,17 +132,48 @@ extension Op {
       let g = ConvGeometry.convTranspose(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2)
       return LoweredNode(kernel: .convTranspose(g), scratchCount: g.scratchCount)
     case .batchNorm(let eps):
-      let g = BatchNormGeometry(batch: y[0], channels: y[1], inner: elementCount(Array(y.dropFirst(2))), eps: eps)
-      return LoweredNode(kernel: .batchNorm(g), sharing: .inPlace(candidates: [0]))
-    case .add, .sub, .mul:
-      let f: BinaryFunction = self == .add ? .add : (self == .sub ? .sub : .mul)
+      return LoweredNode(kernel: .batchNorm(bnGeometry(y, eps)), sharing: .inPlace(candidates: [0]))
+    case .batchNormTraining(let eps):
+      return LoweredNode(kernel: .batchNormTraining(bnGeometry(y, eps)))
+    case .binary(let f):
       let same = s.indices.filter { s[$0] == y }
       return LoweredNode(kernel: .binary(f, BroadcastGeometry(a: s[0], b: s[1], y: y)), sharing: .inPlace(candidates: same))
-    case .relu: return unary(.relu, y)
-    case .leakyRelu(let alpha): return unary(.leakyRelu(alpha), y)
-    case .tanh: return unary(.tanh, y)
-    case .sigmoid: return unary(.sigmoid, y)
-    case .softplus: return unary(.softplus, y)
+    case .prelu:
+      return LoweredNode(kernel: .prelu(BroadcastGeometry(a: s[0], b: s[1], y: y)), sharing: .inPlace(candidates: [0]))
+    case .select:
+      let g = SelectGeometry(cond: s[0], a: s[1], b: s[2], y: y)
+      return LoweredNode(kernel: .select(g), scratchCount: g.scratchCount)
+    case .unary(let f): return pointwise(.unary(f), y)
+    case .leakyRelu(let alpha): return pointwise(.leakyRelu(alpha), y)
+    case .clip(let lo, let hi): return pointwise(.clip(lo, hi), y)
+    case .cast(let t): return pointwise(.cast(t), y)
+    case .reduce(let f, let axes, _):
+      let ax = (try? reductionAxes(axes, rank: s[0].count)) ?? []
+      return LoweredNode(kernel: .reduce(.over(f, input: s[0], axes: ax)))
+    case .globalAveragePool, .globalMaxPool:
+      let f: ReduceFunction = self == .globalAveragePool ? .mean : .max
+      return LoweredNode(kernel: .reduce(.over(f, input: s[0], axes: Array(2..<s[0].count))))
+    case .sumTo:
+      return LoweredNode(kernel: .reduce(.sumTo(input: s[0], like: y)))
+    case .broadcastTo:
+      return LoweredNode(kernel: .gather(.broadcast(s[0], to: y)))
+    case .softmax(let axis), .logSoftmax(let axis):
+      let a = axis < 0 ? axis + s[0].count : axis
+      if case .logSoftmax = self { return LoweredNode(kernel: .softmax(SoftmaxGeometry(s[0], axis: a, log: true))) }
+      return LoweredNode(kernel: .softmax(SoftmaxGeometry(s[0], axis: a, log: false)))
+    case .instanceNorm(let eps):
+      return LoweredNode(kernel: .groupNorm(normGeometry(y, groups: y[1], eps)))
+    case .groupNorm(let groups, let eps):
+      return LoweredNode(kernel: .groupNorm(normGeometry(y, groups: groups, eps)))
+    case .pad(let a):
+      return LoweredNode(kernel: .pad(PadGeometry(a, input: s[0], output: y)))
+    case .maxPool(let a), .averagePool(let a):
+      var isMax = false
+      if case .maxPool = self { isMax = true }
+      let g = PoolGeometry(planes: y[0] * y[1], height: s[0][2], width: s[0][3], outH: y[2], outW: y[3], attrs: a, isMax: isMax)
+      return LoweredNode(kernel: .pool(g))
+    case .resize(let a):
+      return LoweredNode(kernel: .resize(ResizeGeometry(a, input: s[0], output: y)))
     case .reshape, .flatten, .identity:
       return LoweredNode(kernel: .none, sharing: .aliasOfInput)
     case .transpose(let perm):
@@ -128,6 +181,8 @@ extension Op {
     case .depthToSpace(let b, let mode):
       let g = DepthToSpaceGeometry(batch: s[0][0], channels: s[0][1], height: s[0][2], width: s[0][3], block: b, mode: mode)
       return LoweredNode(kernel: .depthToSpace(g))
+    case .spaceToDepth(let b):
+      return LoweredNode(kernel: .gather(.spaceToDepth(s[0], block: b)))
     case .concat(let axis):
       return LoweredNode(kernel: .concat(ConcatGeometry(inputs: s, axis: axis)))
     case .slice(let a):
@@ -137,7 +192,15 @@ extension Op {
     }
   }
 
-  private func unary(_ f: UnaryFunction, _ y: [Int]) -> LoweredNode {
-    LoweredNode(kernel: .unary(f, count: elementCount(y)), sharing: .inPlace(candidates: [0]))
+  private func bnGeometry(_ y: [Int], _ eps: Float) -> BatchNormGeometry {
+    BatchNormGeometry(batch: y[0], channels: y[1], inner: elementCount(Array(y.dropFirst(2))), eps: eps)
+  }
+
+  private func normGeometry(_ y: [Int], groups: Int, _ eps: Float) -> StatisticsNormGeometry {
+    StatisticsNormGeometry(batch: y[0], channels: y[1], inner: elementCount(Array(y.dropFirst(2))), groups: groups, eps: eps)
+  }
+
+  private func pointwise(_ f: PointwiseFunction, _ y: [Int]) -> LoweredNode {
+    LoweredNode(kernel: .pointwise(f, count: elementCount(y)), sharing: .inPlace(candidates: [0]))
   }
 }

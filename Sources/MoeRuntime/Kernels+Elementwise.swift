@@ -1,14 +1,14 @@
-// Kernels+Elementwise: broadcasting add/sub/mul, the activations and inference batch norm (all in-place safe).
+// Kernels+Elementwise: broadcasting binary functions, where, PReLU, the pointwise functions and inference batch norm (in-place safe).
 import Foundation
 import MoeIR
 
-/// A binary elementwise function.
-enum BinaryFunction: Equatable { case add, sub, mul }
-
-/// A unary activation.
-enum UnaryFunction: Equatable {
-  case relu, tanh, sigmoid, softplus
+/// A one-input elementwise function as the kernels run it: the IR's unary family plus the parameterised ones.
+/// Values of dtype bool are stored as 0/1 floats and integer dtypes as integral floats.
+enum PointwiseFunction: Equatable {
+  case unary(UnaryFunction)
   case leakyRelu(Float)
+  case clip(Float, Float)
+  case cast(DType)
 }
 
 /// NumPy broadcasting of `a` and `b` to `y`, with dimensions of size 1 dropped and contiguous runs merged.
@@ -44,6 +44,17 @@ struct BroadcastGeometry: Equatable {
   }
 }
 
+/// where(cond, a, b): the three operands broadcast to the output.
+struct SelectGeometry: Equatable {
+  var cond: StridedGather, a: StridedGather, b: StridedGather
+  init(cond: [Int], a: [Int], b: [Int], y: [Int]) {
+    self.cond = .broadcast(cond, to: y)
+    self.a = .broadcast(a, to: y)
+    self.b = .broadcast(b, to: y)
+  }
+  var scratchCount: Int { 2 * a.count }
+}
+
 /// Inference batch norm over axis 1 of (batch, channels, inner…).
 struct BatchNormGeometry: Equatable {
   var batch: Int, channels: Int, inner: Int
@@ -59,7 +70,32 @@ extension Kernels {
     case .add: broadcastLoop(g, a, b, y) { $0 + $1 }
     case .sub: broadcastLoop(g, a, b, y) { $0 - $1 }
     case .mul: broadcastLoop(g, a, b, y) { $0 * $1 }
+    case .div: broadcastLoop(g, a, b, y) { $0 / $1 }
+    case .pow: broadcastLoop(g, a, b, y) { Foundation.pow($0, $1) }
+    // NaN propagates, as in NumPy's maximum/minimum and ONNX Max/Min.
+    case .max: broadcastLoop(g, a, b, y) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+    case .min: broadcastLoop(g, a, b, y) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+    case .greater: broadcastLoop(g, a, b, y) { $0 > $1 ? 1 : 0 }
+    case .less: broadcastLoop(g, a, b, y) { $0 < $1 ? 1 : 0 }
+    case .equal: broadcastLoop(g, a, b, y) { $0 == $1 ? 1 : 0 }
     }
+  }
+
+  /// PReLU: y = x where x ≥ 0, else slope · x (slope broadcast to x).
+  static func prelu(_ g: BroadcastGeometry, x: UnsafePointer<Float>, slope: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    broadcastLoop(g, x, slope, y) { $0 >= 0 ? $0 : $0 * $1 }
+  }
+
+  /// where(cond, a, b): each operand gathered to the output shape (scratch holds the condition and `b`).
+  static func select(
+    _ g: SelectGeometry, c: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let n = g.a.count, cb = scratch, bb = scratch + n
+    gather(g.cond, x: c, y: cb)
+    gather(g.b, x: b, y: bb)
+    gather(g.a, x: a, y: y)
+    for i in 0..<n where cb[i] == 0 { y[i] = bb[i] }
   }
 
   @inline(__always)
@@ -101,12 +137,28 @@ extension Kernels {
     }
   }
 
+  static func pointwise(_ f: PointwiseFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    switch f {
+    case .unary(let u): unary(u, count: count, x: x, y: y)
+    case .leakyRelu(let alpha):
+      for i in 0..<count { let v = x[i]; y[i] = v >= 0 ? v : alpha * v }
+    case .clip(let lo, let hi):
+      // NaN stays NaN (ONNX Clip, NumPy clip).
+      for i in 0..<count { let v = x[i]; y[i] = v.isNaN ? v : Swift.min(Swift.max(v, lo), hi) }
+    case .cast(let t):
+      switch t {
+      case .bool: for i in 0..<count { y[i] = x[i] != 0 ? 1 : 0 }
+      case .int64, .int32, .int8, .uint8: for i in 0..<count { y[i] = x[i].rounded(.towardZero) }
+      case .float16: for i in 0..<count { y[i] = Float(Float16(x[i])) }
+      case .float32, .float64: if UnsafePointer(y) != x { y.update(from: x, count: count) }
+      }
+    }
+  }
+
   static func unary(_ f: UnaryFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     switch f {
     case .relu:
       for i in 0..<count { y[i] = Swift.max(x[i], 0) }
-    case .leakyRelu(let alpha):
-      for i in 0..<count { let v = x[i]; y[i] = v >= 0 ? v : alpha * v }
     case .tanh:
       for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
     case .sigmoid:
@@ -114,13 +166,21 @@ extension Kernels {
     case .softplus:
       // max(x, 0) + log1p(exp(−|x|)): no overflow for large |x|.
       for i in 0..<count { let v = x[i]; y[i] = Swift.max(v, 0) + log1p(exp(-abs(v))) }
+    case .neg: for i in 0..<count { y[i] = -x[i] }
+    case .exp: for i in 0..<count { y[i] = Foundation.exp(x[i]) }
+    case .log: for i in 0..<count { y[i] = Foundation.log(x[i]) }
+    case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
+    case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
+    case .abs: for i in 0..<count { y[i] = Swift.abs(x[i]) }
+    case .square: for i in 0..<count { y[i] = x[i] * x[i] }
+    case .sign: for i in 0..<count { let v = x[i]; y[i] = v > 0 ? 1 : (v < 0 ? -1 : (v.isNaN ? v : 0)) }
     }
   }
 
   /// Applies a fused epilogue in place: y = act(y + r) (`before`), act(y) + r (`after`), or act(y).
   static func epilogue(_ f: FusedKernel, y: UnsafeMutablePointer<Float>, residual r: UnsafePointer<Float>?) {
     if let r, f.residual == .before { for i in 0..<f.count { y[i] += r[i] } }
-    if let act = f.activation { unary(act, count: f.count, x: UnsafePointer(y), y: y) }
+    if let act = f.activation { pointwise(act, count: f.count, x: UnsafePointer(y), y: y) }
     if let r, f.residual == .after { for i in 0..<f.count { y[i] += r[i] } }
   }
 

@@ -35,6 +35,20 @@ struct StridedGather: Equatable {
     return StridedGather(shape: perm.map { x[$0] }, strides: perm.map { s[$0] }, base: 0)
   }
 
+  /// NumPy broadcasting of `x` to `y` (stride 0 along broadcast axes; `x` aligned to the right).
+  static func broadcast(_ x: [Int], to y: [Int]) -> StridedGather {
+    let s = contiguousStrides(x), lead = y.count - x.count
+    let strides = y.indices.map { d in d < lead || x[d - lead] == 1 ? 0 : s[d - lead] }
+    return StridedGather(shape: y, strides: strides, base: 0)
+  }
+
+  /// ONNX SpaceToDepth (DCR): y[n, (i·b + j)·C + c, h, w] = x[n, c, h·b + i, w·b + j].
+  static func spaceToDepth(_ x: [Int], block b: Int) -> StridedGather {
+    let s = contiguousStrides(x), (n, c, h, w) = (x[0], x[1], x[2] / b, x[3] / b)
+    // Output viewed as (N, b, b, C, H/b, W/b).
+    return StridedGather(shape: [n, b, b, c, h, w], strides: [s[0], s[2], s[3], s[1], s[2] * b, s[3] * b], base: 0)
+  }
+
   /// ONNX slice: each listed axis keeps `sliceRange(start, end, step)`.
   static func slice(_ x: [Int], _ a: SliceAttrs) -> StridedGather {
     var shape = x, strides = contiguousStrides(x), base = 0

@@ -1,0 +1,172 @@
+// Kernels+Spatial: padding (constant, reflect, edge), max/average pooling and resize (nearest, bilinear).
+import Foundation
+import MoeIR
+
+/// pad: for each axis, the input index each output index reads (−1: the constant value).
+struct PadGeometry: Equatable {
+  var outShape: [Int]
+  var inStrides: [Int]
+  var sources: [[Int]]
+  var value: Float
+
+  init(_ a: PadAttrs, input x: [Int], output y: [Int]) {
+    outShape = y
+    inStrides = contiguousStrides(x)
+    value = a.value
+    let r = x.count
+    sources = (0..<r).map { d in
+      let n = x[d], begin = a.pads[d]
+      return (0..<y[d]).map { o in
+        let i = o - begin
+        if i >= 0 && i < n { return i }
+        switch a.mode {
+        case .constant: return -1
+        case .edge: return Swift.min(Swift.max(i, 0), n - 1)
+        case .reflect:
+          var j = i
+          while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
+          return j
+        }
+      }
+    }
+  }
+}
+
+/// Pooling of (batch·channels, H, W) planes.
+struct PoolGeometry: Equatable {
+  var planes: Int, height: Int, width: Int, outH: Int, outW: Int
+  var attrs: PoolAttrs
+  var isMax: Bool
+}
+
+/// Resize of (batch·channels, H, W) planes: per output row/column the source index pairs and weights.
+struct ResizeGeometry: Equatable {
+  var planes: Int, height: Int, width: Int, outH: Int, outW: Int
+  var rows: [(Int, Int, Float)]
+  var cols: [(Int, Int, Float)]
+
+  static func == (a: ResizeGeometry, b: ResizeGeometry) -> Bool {
+    a.planes == b.planes && a.height == b.height && a.width == b.width && a.outH == b.outH && a.outW == b.outW
+      && a.rows.elementsEqual(b.rows, by: ==) && a.cols.elementsEqual(b.cols, by: ==)
+  }
+
+  init(_ r: ResizeAttrs, input x: [Int], output y: [Int]) {
+    planes = x[0] * x[1]
+    height = x[2]
+    width = x[3]
+    outH = y[2]
+    outW = y[3]
+    rows = ResizeGeometry.taps(r, n: x[2], out: y[2], scale: r.scales[0])
+    cols = ResizeGeometry.taps(r, n: x[3], out: y[3], scale: r.scales[1])
+  }
+
+  /// For each output index: (i0, i1, w) with value = (1 − w)·x[i0] + w·x[i1] (nearest: w = 0).
+  static func taps(_ r: ResizeAttrs, n: Int, out: Int, scale: Float) -> [(Int, Int, Float)] {
+    (0..<out).map { o in
+      let s = Double(scale)
+      var c: Double
+      switch r.coordinates {
+      case .halfPixel: c = (Double(o) + 0.5) / s - 0.5
+      case .pytorchHalfPixel: c = out > 1 ? (Double(o) + 0.5) / s - 0.5 : 0
+      case .alignCorners: c = out > 1 ? Double(o) * Double(n - 1) / Double(out - 1) : 0
+      case .asymmetric: c = Double(o) / s
+      }
+      switch r.mode {
+      case .nearest:
+        var i: Double
+        switch r.nearest {
+        case .roundPreferFloor: i = c - c.rounded(.down) == 0.5 ? c.rounded(.down) : c.rounded()
+        case .roundPreferCeil: i = c - c.rounded(.down) == 0.5 ? c.rounded(.up) : c.rounded()
+        case .floor: i = c.rounded(.down)
+        case .ceil: i = c.rounded(.up)
+        }
+        let k = Swift.min(Swift.max(Int(i), 0), n - 1)
+        return (k, k, 0)
+      case .linear:
+        c = Swift.min(Swift.max(c, 0), Double(n - 1))
+        let i0 = Int(c.rounded(.down)), i1 = Swift.min(i0 + 1, n - 1)
+        return (i0, i1, Float(c - Double(i0)))
+      }
+    }
+  }
+}
+
+extension Kernels {
+  static func pad(_ g: PadGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    let r = g.outShape.count, count = elementCount(g.outShape)
+    if count == 0 { return }
+    if r == 0 { y[0] = x[0]; return }
+    let inner = g.outShape[r - 1], last = g.sources[r - 1], ls = g.inStrides[r - 1]
+    var idx = [Int](repeating: 0, count: r)
+    var yp = y
+    for _ in 0..<(count / inner) {
+      // Base offset of this row, or nil when an outer index falls in constant padding.
+      var base: Int? = 0
+      for d in 0..<(r - 1) {
+        let s = g.sources[d][idx[d]]
+        if s < 0 { base = nil; break }
+        base! += s * g.inStrides[d]
+      }
+      if let b = base {
+        for i in 0..<inner { let s = last[i]; yp[i] = s < 0 ? g.value : x[b + s * ls] }
+      } else {
+        yp.update(repeating: g.value, count: inner)
+      }
+      yp += inner
+      var d = r - 2
+      while d >= 0 {
+        idx[d] += 1
+        if idx[d] < g.outShape[d] { break }
+        idx[d] = 0
+        d -= 1
+      }
+    }
+  }
+
+  /// Max pooling ignores padding; average pooling divides by the in-input window size, or with `countIncludePad`
+  /// by the window clipped to the padded input (ONNX Runtime's rule).
+  static func pool(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    let a = g.attrs, (kh, kw) = (a.kernel[0], a.kernel[1]), (sh, sw) = (a.strides[0], a.strides[1])
+    let (dh, dw) = (a.dilations[0], a.dilations[1]), (pt, pl) = (a.pads[0], a.pads[1])
+    let (padH, padW) = (g.height + a.pads[2], g.width + a.pads[3])
+    for p in 0..<g.planes {
+      let xp = x + p * g.height * g.width, yp = y + p * g.outH * g.outW
+      for oh in 0..<g.outH {
+        let h0 = oh * sh - pt
+        for ow in 0..<g.outW {
+          let w0 = ow * sw - pl
+          var acc: Float = g.isMax ? -.infinity : 0
+          var inside = 0, padded = 0
+          for i in 0..<kh {
+            let h = h0 + i * dh
+            if h >= padH { break }
+            for j in 0..<kw {
+              let w = w0 + j * dw
+              if w >= padW { break }
+              padded += 1
+              guard h >= 0, w >= 0, h < g.height, w < g.width else { continue }
+              let v = xp[h * g.width + w]
+              inside += 1
+              if g.isMax { if v > acc || v.isNaN { acc = v } } else { acc += v }
+            }
+          }
+          if !g.isMax { acc /= Float(a.countIncludePad ? padded : Swift.max(inside, 1)) }
+          yp[oh * g.outW + ow] = acc
+        }
+      }
+    }
+  }
+
+  static func resize(_ g: ResizeGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    for p in 0..<g.planes {
+      let xp = x + p * g.height * g.width, yp = y + p * g.outH * g.outW
+      for (oh, (r0, r1, wr)) in g.rows.enumerated() {
+        let a = xp + r0 * g.width, b = xp + r1 * g.width, out = yp + oh * g.outW
+        for (ow, (c0, c1, wc)) in g.cols.enumerated() {
+          let top = a[c0] + (a[c1] - a[c0]) * wc, bottom = b[c0] + (b[c1] - b[c0]) * wc
+          out[ow] = top + (bottom - top) * wr
+        }
+      }
+    }
+  }
+}
