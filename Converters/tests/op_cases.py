@@ -275,6 +275,38 @@ def spatial(c):
                           [("mode", mode), ("coordinates", coord), ("nearest", nm), ("scales", scales)])
 
 
+def conv_out(n, k, s, pb, pe, d):
+    return (n + pb + pe - d * (k - 1) - 1) // s + 1
+
+
+def filter_grad(c):
+    """conv2d_filter_grad: dW[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] · xpad[n, c, h·s + i·d, w·s + j·d]."""
+    forms = [
+        dict(x=(2, 3, 6, 7), o=4, k=(3, 3), strides=[1, 1], pads=[1, 1, 1, 1], dil=[1, 1], groups=1),
+        dict(x=(2, 4, 8, 8), o=6, k=(4, 4), strides=[2, 2], pads=[1, 1, 1, 1], dil=[1, 1], groups=1),
+        dict(x=(1, 4, 7, 6), o=4, k=(3, 2), strides=[2, 1], pads=[0, 1, 2, 0], dil=[2, 1], groups=2),
+        dict(x=(3, 2, 5, 5), o=3, k=(1, 1), strides=[1, 1], pads=[0, 0, 0, 0], dil=[1, 1], groups=1),
+        dict(x=(2, 16, 6, 6), o=2, k=(3, 3), strides=[1, 1], pads=[1, 1, 1, 1], dil=[1, 1], groups=1),
+    ]
+    for k_, f in enumerate(forms):
+        n, ch, h, w = f["x"]
+        (kh, kw), (sh, sw), (dh, dw), g = f["k"], f["strides"], f["dil"], f["groups"]
+        pt, pl, pb, pr = f["pads"]
+        oh, ow = conv_out(h, kh, sh, pt, pb, dh), conv_out(w, kw, sw, pl, pr, dw)
+        x, gy, like = rand(n, ch, h, w), rand(n, f["o"], oh, ow), rand(f["o"], ch // g, kh, kw)
+        xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+        dw_ = np.zeros(like.shape)
+        og, cg = f["o"] // g, ch // g
+        for o in range(f["o"]):
+            grp = o // og
+            for i in range(kh):
+                for j in range(kw):
+                    patch = xp[:, grp * cg:(grp + 1) * cg, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+                    dw_[o, :, i, j] = np.einsum("nhw,nchw->c", gy[:, o].astype(np.float64), patch)
+        c.add("conv2d_filter_grad_%d" % k_, "conv2d_filter_grad", [("x", x), ("gy", gy), ("like", like)], [f32(dw_)],
+              [("strides", f["strides"]), ("pads", f["pads"]), ("dilations", f["dil"]), ("groups", g)])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
@@ -282,7 +314,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     c = Corpus(args.out, args.only)
-    for part in (elementwise, reductions, norms, spatial):
+    for part in (elementwise, reductions, norms, spatial, filter_grad):
         part(c)
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump({"tolerance": 1e-5, "cases": c.cases}, f, indent=1)

@@ -14,6 +14,8 @@ extension ONNXExporter.Builder {
       return name
     }
     switch n.op {
+    case .conv2dFilterGrad:
+      throw refuse("the weight gradient of a convolution is a training op; export the inference graph")
     case .batchNormTraining:
       throw refuse("batch normalization with batch statistics is a training form; export the inference graph (running statistics)")
     case .clip(let lo, let hi):

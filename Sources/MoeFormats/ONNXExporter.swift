@@ -319,7 +319,7 @@ public enum ONNXExporter {
       case .unary(let f): node(ONNXOpNames.unary[f]!, n.name, n.inputs, [out])
       case .binary(let f): node(ONNXOpNames.binary[f]!, n.name, n.inputs, [out])
       case .leakyRelu(let alpha): node("LeakyRelu", n.name, n.inputs, [out], [("alpha", .float(alpha))])
-      case .batchNormTraining, .clip, .prelu, .select, .cast, .reduce, .sumTo, .broadcastTo, .softmax, .logSoftmax,
+      case .conv2dFilterGrad, .batchNormTraining, .clip, .prelu, .select, .cast, .reduce, .sumTo, .broadcastTo, .softmax, .logSoftmax,
         .instanceNorm, .groupNorm, .pad, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .resize, .spaceToDepth:
         try emitNewer(n)
       case .reshape(let shape):

@@ -117,6 +117,8 @@ struct AttributeReader {
       return .gemm(GemmAttrs(alpha: try float("alpha"), beta: try float("beta"), transA: try bool("trans_a"), transB: try bool("trans_b")))
     case "conv2d":
       return .conv2d(ConvAttrs(strides: try ints("strides"), pads: try ints("pads"), dilations: try ints("dilations"), groups: try int("groups")))
+    case "conv2d_filter_grad":
+      return .conv2dFilterGrad(ConvAttrs(strides: try ints("strides"), pads: try ints("pads"), dilations: try ints("dilations"), groups: try int("groups")))
     case "conv_transpose2d":
       return .convTranspose2d(ConvTransposeAttrs(strides: try ints("strides"), pads: try ints("pads"), dilations: try ints("dilations"),
                                                  outputPadding: try ints("output_padding"), groups: try int("groups")))

@@ -83,7 +83,7 @@ public enum IRText {
     case .spaceToDepth(let b): return [("block_size", String(b))]
     case .gemm(let a):
       return [("alpha", float(a.alpha)), ("beta", float(a.beta)), ("trans_a", a.transA ? "1" : "0"), ("trans_b", a.transB ? "1" : "0")]
-    case .conv2d(let c):
+    case .conv2d(let c), .conv2dFilterGrad(let c):
       return [("strides", ints(c.strides)), ("pads", ints(c.pads)), ("dilations", ints(c.dilations)), ("groups", String(c.groups))]
     case .convTranspose2d(let c):
       return [("strides", ints(c.strides)), ("pads", ints(c.pads)), ("dilations", ints(c.dilations)),

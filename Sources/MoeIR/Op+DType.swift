@@ -35,7 +35,7 @@ extension Op {
     case .batchNormTraining:
       for i in d.indices { try require(i, float, "input \(i)") }
       return [.float32, .float32, .float32]
-    case .linear, .gemm, .matmul, .conv2d, .convTranspose2d, .batchNorm, .unary, .binary, .leakyRelu, .clip, .prelu,
+    case .linear, .gemm, .matmul, .conv2d, .convTranspose2d, .conv2dFilterGrad, .batchNorm, .unary, .binary, .leakyRelu, .clip, .prelu,
       .reduce, .sumTo, .softmax, .logSoftmax, .instanceNorm, .groupNorm, .pad, .maxPool, .averagePool,
       .globalAveragePool, .globalMaxPool, .resize:
       for i in d.indices { try require(i, float, "input \(i)") }

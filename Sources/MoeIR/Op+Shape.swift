@@ -122,6 +122,12 @@ extension Op {
       }
       return [Shape(dims)]
 
+    case .conv2dFilterGrad(let c):
+      let forward = try Op.conv2d(ConvAttrs(strides: c.strides, pads: c.pads, dilations: c.dilations, groups: c.groups))
+        .inferCoreShapes([s[0], s[2]])
+      if forward[0] != s[1] { throw ShapeError(.shape, "output gradient is \(s[1]), but conv2d of \(s[0]) with \(s[2]) gives \(forward[0])") }
+      return [s[2]]
+
     case .batchNorm:
       let x = s[0]
       guard x.rank >= 2 else { throw ShapeError(.shape, "input must have rank ≥ 2, got \(x)") }

@@ -89,6 +89,9 @@ public enum Op: Hashable, Sendable {
   case matmul
   case conv2d(ConvAttrs)
   case convTranspose2d(ConvTransposeAttrs)
+  /// The gradient of conv2d with respect to its weight: inputs x, ∂y (the conv's output gradient), like (the weight,
+  /// for its shape); output Σ over batch and positions of ∂y ⊗ patches(x), shaped like the weight.
+  case conv2dFilterGrad(ConvAttrs)
   case batchNorm(eps: Float)
   /// Batch normalization with batch statistics: outputs y, the batch mean and the (biased) batch variance per channel.
   case batchNormTraining(eps: Float)
@@ -142,6 +145,7 @@ public enum Op: Hashable, Sendable {
     case .matmul: return "matmul"
     case .conv2d: return "conv2d"
     case .convTranspose2d: return "conv_transpose2d"
+    case .conv2dFilterGrad: return "conv2d_filter_grad"
     case .batchNorm: return "batch_norm"
     case .batchNormTraining: return "batch_norm_training"
     case .unary(let f): return f.rawValue
@@ -183,7 +187,7 @@ public enum Op: Hashable, Sendable {
     case .gemm: return 2...3
     case .matmul, .binary, .prelu, .sumTo, .broadcastTo: return 2...2
     case .batchNorm: return 5...5
-    case .batchNormTraining, .instanceNorm, .groupNorm, .select: return 3...3
+    case .batchNormTraining, .instanceNorm, .groupNorm, .select, .conv2dFilterGrad: return 3...3
     case .unary, .leakyRelu, .clip, .cast, .reduce, .softmax, .logSoftmax, .pad, .maxPool, .averagePool,
       .globalAveragePool, .globalMaxPool, .resize, .reshape, .flatten, .transpose, .depthToSpace, .spaceToDepth,
       .slice, .identity:

@@ -7,6 +7,7 @@ enum Kernel {
   case none
   case conv(ConvGeometry)
   case convTranspose(ConvGeometry)
+  case convFilterGrad(ConvGeometry)
   case linear(LinearGeometry)
   case gemm(GemmGeometry)
   case matmul(MatmulGeometry)
@@ -37,6 +38,7 @@ enum Kernel {
     case .conv(let g): Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
     case .convTranspose(let g):
       Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
+    case .convFilterGrad(let g): Kernels.conv2dFilterGrad(g, x: x[0], gy: x[1], gw: y, scratch: scratch)
     case .linear(let g): Kernels.linear(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y)
     case .gemm(let g): Kernels.gemm(g, a: x[0], b: x[1], c: x.count > 2 ? x[2] : nil, y: y)
     case .matmul(let g): Kernels.matmul(g, a: x[0], b: x[1], y: y)
@@ -128,6 +130,9 @@ extension Op {
     case .conv2d(let a):
       let g = ConvGeometry.conv(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2)
       return LoweredNode(kernel: .conv(g), scratchCount: g.scratchCount)
+    case .conv2dFilterGrad(let a):
+      let g = ConvGeometry.filterGrad(a, x: s[0], gy: s[1], w: y)
+      return LoweredNode(kernel: .convFilterGrad(g), scratchCount: g.scratchCount)
     case .convTranspose2d(let a):
       let g = ConvGeometry.convTranspose(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2)
       return LoweredNode(kernel: .convTranspose(g), scratchCount: g.scratchCount)
