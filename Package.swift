@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "MoePasses", targets: ["MoePasses"]),
     .library(name: "MoeQuant", targets: ["MoeQuant"]),
     .library(name: "MoeVerify", targets: ["MoeVerify"]),
+    .library(name: "MoeAutodiff", targets: ["MoeAutodiff"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +38,7 @@ let package = Package(
     .target(name: "MoeQuant", dependencies: ["MoeIR", "CMoeZlib"]),
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .target(name: "MoeKernels"),
+    .target(name: "MoeAutodiff", dependencies: ["MoeIR"]),
     .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
@@ -52,6 +54,7 @@ let package = Package(
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeSite", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
+    .testTarget(name: "MoeAutodiffTests", dependencies: ["MoeAutodiff", "MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -79,7 +79,8 @@ class _Scanner:
         if self.accept("]"):
             return out
         while True:
-            out.append(int(self.word()))
+            w = self.word()
+            out.append(int(w) if re.fullmatch(r"-?\d+", w) else float(w))
             if not self.accept(","):
                 break
         self.expect("]")
@@ -168,7 +169,7 @@ def parse(text):
             value = sc.value()
             sc.expect(":")
             dtype = sc.word()
-            if dtype != "f32":
+            if dtype not in ("f32", "bool", "i64"):
                 raise ValueError("dtype %s" % dtype)
             (inputs if kind == "input" else weights).append((value, sc.dims()))
         elif kind == "node":
@@ -269,11 +270,121 @@ OPS = {
 }
 
 
-def evaluate(graph, weights, inputs):
-    """Runs a parsed graph; returns {output name: float32 array}."""
+def _reduce(f, x, axes, keep):
+    return f(x, axis=tuple(axes) if axes else None, keepdims=bool(keep))
+
+
+def _sum_to(x, like):
+    lead = x.ndim - like.ndim
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(like.shape) if n == 1 and x.shape[lead + i] != 1)
+    return x.sum(axis=axes, keepdims=True).reshape(like.shape) if axes else x
+
+
+def _softmax(x, axis, log):
+    z = x - x.max(axis=axis, keepdims=True)
+    lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    return z - lse if log else np.exp(z - lse)
+
+
+def _group_norm(x, scale, bias, groups, eps):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    g = x.reshape(x.shape[0], groups, -1)
+    y = ((g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + eps)).reshape(x.shape)
+    return y * scale.reshape(shape) + bias.reshape(shape)
+
+
+def _batch_norm_training(x, gamma, beta, eps):
+    axes = (0,) + tuple(range(2, x.ndim))
+    m, v = x.mean(axis=axes), x.var(axis=axes)
+    return [_batch_norm(x, gamma, beta, m, v, eps), m, v]
+
+
+def _conv2d_filter_grad(x, gy, like, a):
+    (sh, sw), (pt, pl, pb, pr), (dh, dw), g = a["strides"], a["pads"], a["dilations"], a["groups"]
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    o, cg, kh, kw = like.shape
+    _, _, ho, wo = gy.shape
+    og = o // g
+    out = np.zeros(like.shape)
+    for gi in range(g):
+        xs = xp[:, gi * cg:(gi + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+                out[gi * og:(gi + 1) * og, :, i, j] = np.einsum("nohw,nchw->oc", gy[:, gi * og:(gi + 1) * og], patch)
+    return out
+
+
+def _gemm(v, a):
+    A, B = v[0].T if a["trans_a"] else v[0], v[1].T if a["trans_b"] else v[1]
+    y = a["alpha"] * A @ B
+    return y + a["beta"] * v[2] if len(v) > 2 else y
+
+
+def _pad(x, a):
+    r = x.ndim
+    width = [(a["pads"][i], a["pads"][i + r]) for i in range(r)]
+    if a["mode"] == "constant":
+        return np.pad(x, width, mode="constant", constant_values=a["value"])
+    return np.pad(x, width, mode=a["mode"])
+
+
+def _slice(x, a):
+    idx = [slice(None)] * x.ndim
+    for s, e, ax, st in zip(a["starts"], a["ends"], a["axes"], a["steps"]):
+        idx[ax] = slice(s, e, st)
+    return x[tuple(idx)]
+
+
+def _space_to_depth(x, b):
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4).reshape(n, c * b * b, h // b, w // b)
+
+
+_UNARY = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "reciprocal": np.reciprocal, "abs": np.abs,
+    "square": np.square, "sign": np.sign,
+}
+_BINARY = {
+    "div": np.divide, "pow": np.power, "max": np.maximum, "min": np.minimum, "greater": np.greater, "less": np.less,
+    "equal": np.equal,
+}
+_REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+_CAST = {"f32": np.float64, "f64": np.float64, "bool": np.bool_, "i64": np.int64, "i32": np.int64}
+
+OPS.update({name: (lambda f: lambda v, a: f(v[0]))(f) for name, f in _UNARY.items()})
+OPS.update({name: (lambda f: lambda v, a: f(v[0], v[1]))(f) for name, f in _BINARY.items()})
+OPS.update({"reduce_" + name: (lambda f: lambda v, a: _reduce(f, v[0], a["axes"], a["keepdims"]))(f) for name, f in _REDUCE.items()})
+OPS.update({
+    "gemm": _gemm,
+    "conv2d_filter_grad": lambda v, a: _conv2d_filter_grad(v[0], v[1], v[2], a),
+    "batch_norm_training": lambda v, a: _batch_norm_training(*v, a["eps"]),
+    "clip": lambda v, a: np.clip(v[0], a["min"], a["max"]),
+    "prelu": lambda v, a: np.where(v[0] >= 0, v[0], v[0] * v[1]),
+    "where": lambda v, a: np.where(v[0].astype(bool), v[1], v[2]),
+    "cast": lambda v, a: (np.trunc(v[0]) if a["to"] in ("i64", "i32") else v[0]).astype(_CAST[a["to"]]),
+    "sum_to": lambda v, a: _sum_to(v[0], v[1]),
+    "broadcast_to": lambda v, a: np.broadcast_to(v[0], v[1].shape).copy(),
+    "softmax": lambda v, a: _softmax(v[0], a["axis"], False),
+    "log_softmax": lambda v, a: _softmax(v[0], a["axis"], True),
+    "instance_norm": lambda v, a: _group_norm(*v, v[0].shape[1], a["eps"]),
+    "group_norm": lambda v, a: _group_norm(*v, a["groups"], a["eps"]),
+    "pad": lambda v, a: _pad(v[0], a),
+    "slice": lambda v, a: _slice(v[0], a),
+    "global_average_pool": lambda v, a: v[0].mean(axis=tuple(range(2, v[0].ndim)), keepdims=True),
+    "global_max_pool": lambda v, a: v[0].max(axis=tuple(range(2, v[0].ndim)), keepdims=True),
+    "space_to_depth": lambda v, a: _space_to_depth(v[0], a["block_size"]),
+})
+
+
+def evaluate(graph, weights, inputs, keep=False, dtype=np.float32):
+    """Runs a parsed graph; returns {output name: array} (every value when ``keep``), cast to ``dtype``."""
     env = {name: np.asarray(weights[name], dtype=np.float64) for name, _ in graph.weights}
     env.update({name: np.asarray(inputs[name], dtype=np.float64) for name, _ in graph.inputs})
     for node in graph.nodes:
         result = OPS[node.op]([env[i] for i in node.inputs], node.attrs)
-        env[node.outputs[0]] = result
-    return {name: env[name].astype(np.float32) for name in graph.outputs}
+        results = result if isinstance(result, list) else [result]
+        for name, r in zip(node.outputs, results):
+            env[name] = np.asarray(r)
+    names = env.keys() if keep else graph.outputs
+    return {name: env[name].astype(dtype) if env[name].dtype != np.bool_ else env[name] for name in names}
