@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "MoeQuant", targets: ["MoeQuant"]),
     .library(name: "MoeVerify", targets: ["MoeVerify"]),
     .library(name: "MoeAutodiff", targets: ["MoeAutodiff"]),
+    .library(name: "MoeTraining", targets: ["MoeTraining"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +40,7 @@ let package = Package(
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .target(name: "MoeKernels"),
     .target(name: "MoeAutodiff", dependencies: ["MoeIR"]),
+    .target(name: "MoeTraining", dependencies: ["MoeIR", "MoeAutodiff", "MoeRuntime", "MoeModels", "MoeFormats"]),
     .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
@@ -55,6 +57,7 @@ let package = Package(
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeAutodiffTests", dependencies: ["MoeAutodiff", "MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),
+    .testTarget(name: "MoeTrainingTests", dependencies: ["MoeTraining", "MoeModels", "MoeFormats", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -1,0 +1,59 @@
+# Fixture for the training-step parity test: Chainer-initialized G and D, random batches, and Chainer's result.
+"""Writes G.npz and D.npz (Chainer's default initializers), batches.npz (K iterations of data and randomness)
+and reference.npz (dragan_reference.py's trainer snapshot after K iterations).
+
+    python dragan_fixture.py OUT_DIR [--gen-arch C,B,U,n] [--dis-widths 16,32] [--tags T] [--batch N] [--iterations K]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chainer  # noqa: E402
+import moe_zoo  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("--gen-arch", default="16,2,1,162")
+    ap.add_argument("--dis-widths", default="16,32")
+    ap.add_argument("--tags", type=int, default=34)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--iterations", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    C, B, U, n = (int(v) for v in args.gen_arch.split(","))
+    size = 16 * 2 ** U
+    np.random.seed(args.seed)
+    gen = moe_zoo.SRResNetGenerator(C=C, B=B, U=U, n=n)
+    dis = moe_zoo.ACGANDiscriminator(widths=tuple(int(v) for v in args.dis_widths.split(",")), size=size, tags=args.tags)
+    chainer.serializers.save_npz(os.path.join(args.out, "G.npz"), gen)
+    chainer.serializers.save_npz(os.path.join(args.out, "D.npz"), dis)
+    rng = np.random.default_rng(args.seed + 1)
+    N, T = args.batch, args.tags
+    batches = {}
+    for k in range(args.iterations):
+        batches["real_%d" % k] = rng.uniform(-1, 1, (N, 3, size, size)).astype(np.float32)
+        batches["tags_%d" % k] = (rng.uniform(size=(N, T)) < 0.3).astype(np.float32)
+        for z in ("zd", "zg"):
+            noise = rng.standard_normal((N, n - T)).astype(np.float32)
+            tags = np.where(rng.uniform(size=(N, T)) < 0.3, 1, -1).astype(np.float32)
+            batches["%s_%d" % (z, k)] = np.concatenate([noise, tags], axis=1)
+        batches["u_%d" % k] = rng.uniform(size=(N, 3, size, size)).astype(np.float32)
+    np.savez(os.path.join(args.out, "batches.npz"), **batches)
+    here = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([sys.executable, os.path.join(here, "dragan_reference.py"), "--gen", os.path.join(args.out, "G.npz"),
+                    "--dis", os.path.join(args.out, "D.npz"), "--batches", os.path.join(args.out, "batches.npz"),
+                    "--iterations", str(args.iterations), "--out", os.path.join(args.out, "reference.npz"),
+                    "--gen-arch", args.gen_arch, "--dis-widths", args.dis_widths, "--size", str(size), "--tags", str(T),
+                    "--lambda-adv", str(float(T))], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+// ChainerStepParityTests: MoeKit's DRAGAN + ACGAN iterations against real Chainer from the same state and randomness.
+import Foundation
+import MoeFormats
+import MoeIR
+import MoeModels
+import MoeTestSupport
+import XCTest
+
+@testable import MoeTraining
+
+/// Per-tensor relative error allowed after training iterations (issue 13: ≤ 1e-3).
+let trainingParityTolerance = 1e-3
+
+final class ChainerStepParityTests: XCTestCase {
+  /// Runs `iterations` steps in MoeKit from the fixture's G/D and batches; returns the snapshot path.
+  func runMoeKit(_ dir: URL, iterations: Int) throws -> (URL, [String]) {
+    let g = try ChainerImporter.importGraph(from: try NPZFile(url: dir.appendingPathComponent("G.npz"))).graph
+    let d = try ChainerImporter.importGraph(from: try NPZFile(url: dir.appendingPathComponent("D.npz"))).graph
+    let batches = try NPZFile(url: dir.appendingPathComponent("batches.npz"))
+    func tensor(_ k: String) throws -> Tensor { let a = try batches.array(k); return Tensor(shape: a.shape, data: try a.floats()) }
+    let real0 = try tensor("real_0")
+    let tags = Float(try tensor("tags_0").shape[1])
+    let trainer = try DraganTrainer(generator: g, discriminator: d, batch: real0.shape[0],
+                                    weights: DraganLossWeights(adversarial: tags), adam: AdamHyperparameters())
+    for k in 0..<iterations {
+      try trainer.step(DraganBatch(real: try tensor("real_\(k)"), tags: try tensor("tags_\(k)"), zD: try tensor("zd_\(k)"),
+                                   zG: try tensor("zg_\(k)"), u: try tensor("u_\(k)")))
+    }
+    let out = dir.appendingPathComponent("moekit.npz")
+    try NPZFile.write(try trainer.snapshotArrays(), to: out)
+    let noise = trainer.graphs.generator.cancelledByBatchNorm.map { "gen:" + $0 } + trainer.graphs.discriminator.cancelledByBatchNorm.map { "dis:" + $0 }
+    return (out, noise)
+  }
+
+  func assertParity(genArch: String, disWidths: String, batch: Int, iterations: Int) throws {
+    let dir = try TestSupport.temporaryDirectory("dragan-parity")
+    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-arch", genArch, "--dis-widths", disWidths,
+                            "--batch", "\(batch)", "--iterations", "\(iterations)"])
+    let (ours, noise) = try runMoeKit(dir, iterations: iterations)
+    // Biases right before BN: exact gradient 0; both frameworks' values are rounding noise that Adam amplifies.
+    XCTAssertFalse(noise.isEmpty)
+    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", ours.path, dir.appendingPathComponent("reference.npz").path,
+                                    "--noise", noise.joined(separator: ","), "--max-step", "\(2 * Double(iterations) * AdamHyperparameters().alpha)"])
+    let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    let worst = report["worst"] as! [String: Any]
+    let errors = report["errors"] as! [String: Double]
+    print("training parity (\(genArch), \(iterations) iteration(s)): \(report["compared"]!) tensors, worst \(worst["key"]!) \(worst["error"]!)")
+    XCTAssertEqual((report["missing"] as! [String]), [], "keys of Chainer's snapshot that MoeKit does not write")
+    XCTAssertGreaterThan(errors.count, 50)
+    let noiseReport = report["noise"] as! [String: [String: Any]]
+    XCTAssertEqual(noiseReport.count, noise.count * 3)
+    let noisy = noiseReport.filter { ($0.value["ok"] as? Bool) != true }
+    XCTAssertTrue(noisy.isEmpty, "zero-gradient biases not at noise level: \(noisy)")
+    let bad = errors.filter { !($0.value <= trainingParityTolerance) }.sorted { $0.key < $1.key }
+    XCTAssertTrue(bad.isEmpty, "tensors over \(trainingParityTolerance): " + bad.prefix(20).map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+  }
+
+  func testOneIterationMatchesChainer() throws {
+    try assertParity(genArch: "16,2,1,162", disWidths: "16,32", batch: 4, iterations: 1)
+  }
+
+  func testThreeIterationsMatchChainer() throws {
+    try assertParity(genArch: "8,1,1,162", disWidths: "8,16", batch: 3, iterations: 3)
+  }
+}
