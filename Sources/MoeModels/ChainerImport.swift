@@ -119,7 +119,8 @@ public enum ChainerImporter {
       if let b = repeatedBlock(of: first.key) {
         let held = relative.filter { $0.hasPrefix(b) }
         if !held.isEmpty {
-          block = "; block \(pre + b) is incomplete: it holds only \(held.prefix(4).map { pre + $0 }.joined(separator: ", "))\(held.count > 4 ? ", …" : "")"
+          let lacking = missing.filter { $0.key.hasPrefix(b) }.count
+          block = "; block \(pre + b) is incomplete: it has \(held.count) key(s) (\(held.prefix(3).map { pre + $0 }.joined(separator: ", "))\(held.count > 3 ? ", …" : "")) and lacks \(lacking)"
         }
       }
       throw ImportError(file: file, key: pre + first.key, "missing\(more); \(what) expects shape \(first.shape)\(block)")
