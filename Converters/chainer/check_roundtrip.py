@@ -5,7 +5,7 @@ Usage: check_roundtrip.py --fixture DIR --checkpoint FILE.npz|FILE.h5 [--atol 1e
 The model is built from ``DIR/fixture.json`` (architecture and hyper-parameters), the checkpoint is loaded
 with ``chainer.serializers.load_npz`` or ``load_hdf5`` (strict: every key the model serializes must be
 present), and the model's test-mode outputs on the fixture's inputs must equal the fixture's recorded
-Chainer outputs within ``atol``. Exit 0 on success, 1 with one line naming the worst output otherwise.
+Chainer outputs within ``atol`` (a NaN or a shape mismatch is never within). Exit 0 on success, 1 with one line naming the worst output otherwise.
 """
 import argparse
 import json
@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moe_zoo  # noqa: E402
+from compare_outputs import max_abs_difference, within  # noqa: E402
 from make_fixture import run_test_mode  # noqa: E402
 
 
@@ -40,10 +41,10 @@ def main(argv=None):
         outs = run_test_mode(model, *inputs, chunk=1)
         outs = outs if isinstance(outs, tuple) else (outs,)
         for o, y in zip(b["outputs"], outs):
-            d = float(np.abs(y - np.load(os.path.join(a.fixture, o["file"]))).max())
+            d = max_abs_difference(y, np.load(os.path.join(a.fixture, o["file"])))
             if d >= worst[0]:
                 worst = (d, "%s batch %d" % (o["name"], b["batch"]))
-    if worst[0] > a.atol:
+    if not within(worst[0], a.atol):
         print("%s: %s differs from Chainer's original output by %.3g > %g" % (a.checkpoint, worst[1], worst[0], a.atol))
         return 1
     print("%s: loads into %s, max-abs %.3g" % (a.checkpoint, fx["arch"], worst[0]))

@@ -8,6 +8,8 @@ public enum MoeBundle {
   public static let magic: [UInt8] = [0x89, 0x4D, 0x4F, 0x45, 0x0D, 0x0A, 0x1A, 0x0A]
   public static let version: UInt32 = 1
   public static let headerSize = 128
+  /// Header bytes that must be zero (Formats/bundle.md §1); a reader refuses a bundle where any is not.
+  public static let reservedHeaderBytes = Array(56..<64) + Array(96..<128)
   public static let alignment = 64
 
   /// One tensor's entry in the manifest.
@@ -71,6 +73,9 @@ public enum MoeBundle {
     func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(data[o + $1]) << (8 * UInt64($1)) } }
     let v = u32(8)
     guard v == version else { throw fail(.unsupportedVersion, "bundle format version \(v); this reader knows version \(version)") }
+    if let o = reservedHeaderBytes.first(where: { data[$0] != 0 }) {
+      throw fail(.badHeader, "reserved header byte at offset \(o) is 0x\(String(data[o], radix: 16)); reserved bytes (offsets 56–63, 96–127) must be zero")
+    }
     let fileLength = u64(48), jsonOffset = u64(16), jsonLength = u64(24), payloadOffset = u64(32), payloadLength = u64(40)
     guard fileLength == UInt64(data.count) else { throw fail(.truncated, "header says \(fileLength) bytes, file has \(data.count)") }
     guard u32(12) == UInt32(headerSize), jsonOffset == UInt64(headerSize), jsonOffset + jsonLength <= fileLength,

@@ -50,11 +50,21 @@ public struct ACGANDiscriminator: ZooModel, Hashable, Sendable {
     return p.items
   }
 
-  public static func infer(shapes: [String: [Int]]) throws -> ACGANDiscriminator? {
+  /// Widths come from every `downs/k/W` (k counted over all `downs/k/…` keys: a missing or unreadable one is an
+  /// error, not a shallower network); the `stages/k/…` blocks must number the same.
+  public static func infer(shapes: [String: [Int]], keys: Set<String>) throws -> ACGANDiscriminator? {
     guard signatureKeys.allSatisfy({ shapes[$0] != nil }) else { return nil }
+    let downs = try repeatedBlockCount("downs/", in: keys)
+    let stages = try repeatedBlockCount("stages/", in: keys)
+    guard stages <= downs else {
+      throw ArchitectureError(key: "downs/\(downs)/W", "missing: the checkpoint has \(stages) stages/k blocks but only \(downs) downs/k convolutions")
+    }
     var widths: [Int] = []
-    while let w = shapes["downs/\(widths.count)/W"] {
-      guard w.count == 4 else { throw ArchitectureError(key: "downs/\(widths.count)/W", "shape \(w), expected (out, in, 4, 4)") }
+    for k in 0..<downs {
+      guard let w = shapes["downs/\(k)/W"] else {
+        throw ArchitectureError(key: "downs/\(k)/W", "missing; the width of block \(k) of \(downs) is read from it")
+      }
+      guard w.count == 4, w[0] > 0 else { throw ArchitectureError(key: "downs/\(k)/W", "shape \(w), expected (out, in, 4, 4)") }
       widths.append(w[0])
     }
     let adv = shapes["adv/W"]!, cls = shapes["cls/W"]!

@@ -44,11 +44,16 @@ public struct ChainerImportOptions {
   public var bnEps: Float
   /// Unused keys are an error instead of a note.
   public var strict: Bool
-  public init(arch: String? = nil, prefix: String? = nil, bnEps: Float = chainerBatchNormEps, strict: Bool = false) {
+  /// Unused keys that look like parameters of the architecture (`res/5/b1/gamma` beside five blocks) are a note
+  /// instead of an error.
+  public var allowUnused: Bool
+  public init(arch: String? = nil, prefix: String? = nil, bnEps: Float = chainerBatchNormEps, strict: Bool = false,
+              allowUnused: Bool = false) {
     self.arch = arch
     self.prefix = prefix
     self.bnEps = bnEps
     self.strict = strict
+    self.allowUnused = allowUnused
   }
 }
 
@@ -87,7 +92,8 @@ public enum ChainerImporter {
       }
       let shapes = try reader.shapes(of: relative)
       let model: (any ZooModel)?
-      do { model = try type.infer(shapes: shapes) } catch let e as ArchitectureError {
+      do { model = try type.infer(shapes: shapes, keys: Set(relative)) } catch let e as ArchitectureError {
+        if shapes[e.key] == nil && relative.contains(e.key) { _ = try reader.array(e.key) }  // unreadable: its own error
         throw ImportError(file: file, key: pre + e.key, e.message)
       }
       guard let model else {
@@ -105,11 +111,22 @@ public enum ChainerImporter {
     let what = graph.metadata["model"] ?? graph.metadata["arch"] ?? graph.name
 
     var notes: [String] = []
+    let present = Set(source.keys)
+    let missing = expected.filter { !present.contains(pre + $0.key) && reader.cache[$0.key] == nil }
+    if let first = missing.first {
+      let more = missing.count == 1 ? "" : " (and \(missing.count - 1) more: \(missing.dropFirst().prefix(4).map { pre + $0.key }.joined(separator: ", "))\(missing.count > 5 ? ", …" : ""))"
+      var block = ""
+      if let b = repeatedBlock(of: first.key) {
+        let held = relative.filter { $0.hasPrefix(b) }
+        if !held.isEmpty {
+          let lacking = missing.filter { $0.key.hasPrefix(b) }.count
+          block = "; block \(pre + b) is incomplete: it has \(held.count) key(s) (\(held.prefix(3).map { pre + $0 }.joined(separator: ", "))\(held.count > 3 ? ", …" : "")) and lacks \(lacking)"
+        }
+      }
+      throw ImportError(file: file, key: pre + first.key, "missing\(more); \(what) expects shape \(first.shape)\(block)")
+    }
     for (key, shape) in expected {
       let full = pre + key
-      guard source.keys.contains(full) || reader.cache[key] != nil else {
-        throw ImportError(file: file, key: full, "missing; \(what) expects shape \(shape)")
-      }
       let a = try reader.array(key)
       guard a.shape == shape else {
         throw ImportError(file: file, key: full, "shape \(a.shape), expected \(shape) for \(what)")
@@ -138,6 +155,12 @@ public enum ChainerImporter {
     if options.strict && !unused.isEmpty {
       throw ImportError(file: file, key: unused[0], "not used by \(what) (--strict; \(unused.count) unused key(s))")
     }
+    let strays = parameterLookalikes(unused, prefix: pre, expected: expected.map(\.key))
+    if !strays.isEmpty && !options.allowUnused {
+      let listed = strays.prefix(6).joined(separator: ", ") + (strays.count > 6 ? ", …" : "")
+      throw ImportError(file: file, key: strays[0], "looks like a parameter of \(what) but the inferred architecture does not use it (\(strays.count) such key(s): \(listed)); the checkpoint and the architecture disagree; pass --allow-unused to ignore them")
+    }
+    if !strays.isEmpty { notes.append("--allow-unused: ignoring \(strays.count) key(s) shaped like parameters of \(what)") }
     return ImportedModel(graph: graph, prefix: pre, unusedKeys: unused, notes: notes, counters: counters)
   }
 
@@ -145,6 +168,25 @@ public enum ChainerImporter {
   public static func importGraph(arrays: [String: NpyArray], file: String, arch: String? = nil, prefix: String? = nil,
                                  bnEps: Float = chainerBatchNormEps) throws -> ImportedModel {
     try importGraph(from: InMemoryArrays(path: file, arrays: arrays), options: .init(arch: arch, prefix: prefix, bnEps: bnEps))
+  }
+
+  /// The repeated block a key belongs to: its path up to the last numeric component (`res/3/` for `res/3/c1/W`).
+  static func repeatedBlock(of key: String) -> String? {
+    let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+    guard let last = parts.lastIndex(where: { !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return nil }
+    return parts[...last].joined(separator: "/") + "/"
+  }
+
+  /// The unused keys under `prefix` whose path, numbers aside, is that of a parameter (or BN counter) in `expected`:
+  /// `res/5/b1/gamma` next to `res/0/b1/gamma`. Such keys are the remains of blocks the architecture does not have.
+  static func parameterLookalikes(_ unused: [String], prefix: String, expected: [String]) -> [String] {
+    func pattern(_ key: Substring) -> String {
+      key.split(separator: "/", omittingEmptySubsequences: false).map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "#" : String($0) }
+        .joined(separator: "/")
+    }
+    var patterns = Set(expected.map { pattern(Substring($0)) })
+    for key in expected where key.hasSuffix("/avg_mean") { patterns.insert(pattern(key.dropLast("avg_mean".count)) + "N") }
+    return unused.filter { $0.hasPrefix(prefix) && patterns.contains(pattern($0.dropFirst(prefix.count))) }
   }
 
   /// The graph of a traced model (IR text from `Converters/chainer/trace.py`), without weights.

@@ -33,7 +33,7 @@ public struct DCGANGenerator: ZooModel, Hashable, Sendable {
     return p.items
   }
 
-  public static func infer(shapes: [String: [Int]]) throws -> DCGANGenerator? {
+  public static func infer(shapes: [String: [Int]], keys: Set<String>) throws -> DCGANGenerator? {
     guard signatureKeys.allSatisfy({ shapes[$0] != nil }) else { return nil }
     let fc = shapes["fc/W"]!
     guard fc.count == 2, fc[0] % 16 == 0, fc[0] > 0 else {

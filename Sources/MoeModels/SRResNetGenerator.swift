@@ -51,15 +51,14 @@ public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
 
   /// Hyper-parameters read off a checkpoint's shapes (keys relative to the model root).
   /// Returns nil when the key set does not look like this architecture; throws on contradictions.
-  public static func infer(shapes: [String: [Int]]) throws -> SRResNetGenerator? {
+  /// B and U count every `res/i/…` and `up/j/…` block of `keys` (a block missing its `c1/W` is then reported as such).
+  public static func infer(shapes: [String: [Int]], keys: Set<String>) throws -> SRResNetGenerator? {
     guard let fc = shapes["fc/W"], shapes["cm/W"] != nil else { return nil }
     guard fc.count == 2, fc[0] % 256 == 0, fc[0] > 0 else {
       throw ArchitectureError(key: "fc/W", "shape \(fc), expected (C·256, n)")
     }
-    var b = 0
-    while shapes["res/\(b)/c1/W"] != nil { b += 1 }
-    var u = 0
-    while shapes["up/\(u)/c/W"] != nil { u += 1 }
+    let b = try repeatedBlockCount("res/", in: keys)
+    let u = try repeatedBlockCount("up/", in: keys)
     return SRResNetGenerator(channels: fc[0] / 256, blocks: b, upsamplings: u, inputLength: fc[1])
   }
 

@@ -8,11 +8,20 @@ public protocol ZooModel: CustomStringConvertible {
   /// Keys whose presence identifies the architecture (relative to the model root); the first anchors prefix detection.
   static var signatureKeys: [String] { get }
   /// Hyper-parameters read off a checkpoint's shapes; nil when the keys do not fit; throws on contradictions.
-  static func infer(shapes: [String: [Int]]) throws -> Self?
+  /// `keys` is every key of the model's subtree, readable or not (a pickled `None` has no shape): repeated blocks are
+  /// counted from it, so a block whose weight is missing or unreadable is reported, never silently dropped.
+  static func infer(shapes: [String: [Int]], keys: Set<String>) throws -> Self?
   /// Every parameter key (relative to the model root) and its shape, in Chainer's layout.
   var parameters: [(key: String, shape: [Int])] { get }
   /// The inference graph, weights declared under their Chainer keys.
   func graph(bnEps: Float) -> Graph
+}
+
+extension ZooModel {
+  /// Inference when every key is readable (tests, converted models).
+  public static func infer(shapes: [String: [Int]]) throws -> Self? {
+    try infer(shapes: shapes, keys: Set(shapes.keys))
+  }
 }
 
 /// The zoo, by name.
@@ -40,6 +49,23 @@ public struct ArchitectureError: Error, CustomStringConvertible {
     self.message = message
   }
   public var description: String { "key '\(key)': \(message)" }
+}
+
+/// The number of repeated blocks `PREFIX0/…`, `PREFIX1/…` among `keys` (e.g. prefix `res/`): one more than the
+/// largest index. Throws when an index below it has no key at all (blocks must be numbered 0…N−1 without gaps).
+func repeatedBlockCount(_ prefix: String, in keys: Set<String>) throws -> Int {
+  var indices = Set<Int>()
+  for key in keys where key.hasPrefix(prefix) {
+    let rest = key.dropFirst(prefix.count)
+    guard let slash = rest.firstIndex(of: "/"), let i = Int(rest[..<slash]), i >= 0,
+          String(i) == rest[..<slash] else { continue }
+    indices.insert(i)
+  }
+  guard let last = indices.max() else { return 0 }
+  if let gap = (0...last).first(where: { !indices.contains($0) }) {
+    throw ArchitectureError(key: "\(prefix)\(gap)", "block missing: the checkpoint has blocks \(prefix){\(indices.sorted().map(String.init).joined(separator: ","))}, which must be numbered 0…\(last) without gaps")
+  }
+  return last + 1
 }
 
 /// Chainer's BatchNormalization default eps (not stored in checkpoints).

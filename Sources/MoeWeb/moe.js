@@ -10,6 +10,8 @@
 const MAGIC = [0x89, 0x4d, 0x4f, 0x45, 0x0d, 0x0a, 0x1a, 0x0a];
 const HEADER = 128;
 const VERSION = 1;
+/** Header byte ranges [start, end) that must be zero (Formats/bundle.md §1). */
+const RESERVED = [[56, 64], [96, 128]];
 const isNode = typeof process === 'object' && !!process.versions && !!process.versions.node;
 const prod = (a) => a.reduce((p, d) => p * d, 1);
 const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -144,7 +146,7 @@ function compileKernels(wasm) {
 
 // MARK: bundle
 
-/** Checks magic, version and sizes; returns the section offsets. */
+/** Checks magic, version, sizes and the zero reserved bytes; returns the section offsets. */
 function parseHeader(bytes) {
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new Error('bad magic: not a .moe bundle (expected \\x89MOE\\r\\n\\x1a\\n)');
@@ -162,6 +164,13 @@ function parseHeader(bytes) {
   const fileLength = u64(48);
   if (bytes.length < fileLength) throw new Error(`truncated file: expected ${fileLength} bytes, got ${bytes.length}`);
   if (bytes.length > fileLength) throw new Error(`corrupt file: the header says ${fileLength} bytes, got ${bytes.length}`);
+  for (const [start, end] of RESERVED) {
+    for (let o = start; o < end; o++) {
+      if (bytes[o] !== 0) {
+        throw new Error(`corrupt header: reserved byte at offset ${o} is 0x${bytes[o].toString(16)} (bytes 56–63 and 96–127 must be zero)`);
+      }
+    }
+  }
   if (dv.getUint32(12, true) !== HEADER || h.jsonOffset !== HEADER || h.jsonOffset + h.jsonLength > fileLength ||
       h.payloadOffset < h.jsonOffset + h.jsonLength || h.payloadOffset + h.payloadLength > fileLength) {
     throw new Error('corrupt header: section offsets do not fit the file');

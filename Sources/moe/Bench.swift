@@ -11,13 +11,14 @@ struct Bench: AsyncParsableCommand {
   @Argument(help: "Model file.")
   var modelPath: String
 
-  @Option(help: "Batch size.")
+  // `.unconditional`: `--batch -3` reaches validate() (a clear error) instead of reading as a missing value.
+  @Option(parsing: .unconditional, help: "Batch size.")
   var batch: Int = 1
 
-  @Option(help: "Timed runs after one warm-up run.")
+  @Option(parsing: .unconditional, help: "Timed runs after one warm-up run.")
   var runs: Int = 5
 
-  @Option(help: "OpenBLAS threads.")
+  @Option(parsing: .unconditional, help: "OpenBLAS threads.")
   var threads: Int = 2
 
   @Option(help: "Runtime: native, wasm (node), browser (headless Chromium); web runtimes are single-threaded.")
@@ -31,8 +32,9 @@ struct Bench: AsyncParsableCommand {
   @OptionGroup var optimization: OptimizeOptions
 
   func validate() throws {
-    guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-    guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
+    guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+    guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1, got \(runs)") }
+    guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
     guard ["native", "wasm", "browser"].contains(runtime) else { throw ValidationError("unknown runtime '\(runtime)'; use native, wasm or browser") }
   }
 

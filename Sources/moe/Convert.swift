@@ -20,8 +20,8 @@ struct Convert: ParsableCommand {
   @Option(help: "Weight encoding: none, f16, int8, int4-g32, palette16[-pc], palette256, eightbit, auto for a .moe bundle; none or int8 (DequantizeLinear, per output channel) for .onnx. Default: keep the input's encodings (a quantized .moe, an int8 .onnx), else float32.")
   var quantize: String?
 
-  @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model.")
-  var targetPSNR: Double = 30
+  @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model (default 30).")
+  var targetPSNR: Double?
 
   @Flag(help: "Deflate each bundle payload (zlib) when that makes it smaller.")
   var deflate = false
@@ -30,6 +30,9 @@ struct Convert: ParsableCommand {
   var opset: Int = 17
 
   func validate() throws {
+    if targetPSNR != nil && quantize != "auto" {
+      throw ValidationError("--target-psnr applies only with --quantize auto (got \(quantize.map { "--quantize \($0)" } ?? "no --quantize"))")
+    }
     guard (13...21).contains(opset) else { throw ValidationError("--opset \(opset): MoeKit writes ONNX opsets 13–21") }
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     guard ModelFile.writable.contains(ext) else {
@@ -55,6 +58,7 @@ struct Convert: ParsableCommand {
       plan = QuantizationPlan.keeping(m.encodings, for: m.graph)
     } else if quantize == "auto" {
       let cal = try CalibrationSet(graph: m.graph)
+      let targetPSNR = self.targetPSNR ?? 30
       let result = try AutoQuantizer().run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
       plan = result.plan
       print(String(format: "auto: %d weight bytes at a measured output PSNR of %.2f dB (target %.2f)", result.bytes, result.measured.psnr, targetPSNR))

@@ -20,7 +20,7 @@ struct Generate: ParsableCommand {
   @Option(help: "Random seed.")
   var seed: UInt64 = 0
 
-  @Option(help: "Number of images.")
+  @Option(parsing: .unconditional, help: "Number of images.")
   var count: Int = 16
 
   @Option(help: "fixed-noise: one noise, sampled tags; fixed-tags: one tag vector, sampled noise.")
@@ -34,7 +34,10 @@ struct Generate: ParsableCommand {
   @OptionGroup var optimization: OptimizeOptions
 
   func validate() throws {
-    guard (1...256).contains(count) else { throw ValidationError("--count must be 1…256") }
+    guard (1...256).contains(count) else { throw ValidationError("--count must be 1…256, got \(count)") }
+    guard URL(fileURLWithPath: output).pathExtension.lowercased() == "png" else {
+      throw ValidationError("-o \(output): moe generate writes PNG only; give a file name ending in .png")
+    }
   }
 
   func run() throws {

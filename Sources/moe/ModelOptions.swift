@@ -1,4 +1,4 @@
-// ModelOptions: the flags every command that opens a model shares (--arch, --prefix, --bn-eps).
+// ModelOptions: the flags every command that opens a model shares (--arch, --prefix, --bn-eps, --strict, --allow-unused).
 import ArgumentParser
 import Foundation
 import MoeIR
@@ -17,10 +17,19 @@ struct ModelOptions: ParsableArguments {
   @Flag(help: "Fail on checkpoint keys the architecture does not use.")
   var strict = false
 
-  var importOptions: ChainerImportOptions { .init(arch: arch, prefix: prefix, bnEps: bnEps, strict: strict) }
+  @Flag(name: .customLong("allow-unused"), help: "Accept checkpoint keys shaped like parameters of the inferred architecture that it does not use (e.g. res/5/… beside five residual blocks), instead of failing.")
+  var allowUnused = false
+
+  var importOptions: ChainerImportOptions {
+    .init(arch: arch, prefix: prefix, bnEps: bnEps, strict: strict, allowUnused: allowUnused)
+  }
 
   /// Loads `path` and prints notes (conversions, unused keys) to stderr.
   func load(_ path: String) throws -> ImportedModel {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+      throw ValidationError("\(path): is a directory; expected a model file (\(ModelFile.readable.map { "." + $0 }.joined(separator: ", ")))")
+    }
     let m = try ModelFile.load(URL(fileURLWithPath: path), options: importOptions)
     for n in m.notes { printErr("note: \(n)") }
     if !m.unusedKeys.isEmpty {

@@ -8,4 +8,38 @@ struct Moe: AsyncParsableCommand {
     abstract: "Carry trained generative models from Chainer to native and browser runtimes.",
     version: "0.1.0",
     subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, Verify.self, ExportSite.self, Serve.self])
+
+  /// ArgumentParser's entry point, after refusing `moe help TOPIC` for an unknown TOPIC (it would print the
+  /// general help and exit 0, so a typo looked like success).
+  static func main() async {
+    do {
+      let arguments = Array(CommandLine.arguments.dropFirst())
+      try checkHelpTopic(arguments)
+      var command = try parseAsRoot(arguments)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
+
+  /// Throws when `arguments` is `help NAME…` and NAME… is not a path of subcommands.
+  static func checkHelpTopic(_ arguments: [String]) throws {
+    guard arguments.first == "help" else { return }
+    var command: ParsableCommand.Type = Moe.self
+    var path = ["moe"]
+    for word in arguments.dropFirst() where !word.hasPrefix("-") {
+      let subcommands = command.configuration.subcommands
+      guard let next = subcommands.first(where: { $0._commandName == word }) else {
+        let known = subcommands.map { $0._commandName }.joined(separator: ", ")
+        throw ValidationError("no help topic '\(word)' for \(path.joined(separator: " ")); "
+          + (known.isEmpty ? "it has no subcommands" : "topics: \(known)"))
+      }
+      command = next
+      path.append(word)
+    }
+  }
 }

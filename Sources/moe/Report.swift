@@ -15,8 +15,8 @@ struct Report: ParsableCommand {
   @Option(help: "Encoding: none, f16, int8, int4-g32, palette16-pc, eightbit, … or auto.")
   var quantize: String = "auto"
 
-  @Option(name: .customLong("target-psnr"), help: "Output PSNR target (dB) for --quantize auto.")
-  var targetPSNR: Double = 30
+  @Option(name: .customLong("target-psnr"), help: "Output PSNR target (dB) for --quantize auto (default 30).")
+  var targetPSNR: Double?
 
   @Option(help: "Calibration inputs drawn from the input prior.")
   var calibration: Int = 8
@@ -38,7 +38,14 @@ struct Report: ParsableCommand {
 
   static let sweepSchemes = ["f16", "int8", "int4-g64", "int4-g32", "palette16-pc", "palette8-pc", "palette4-pc", "eightbit"]
 
+  func validate() throws {
+    if targetPSNR != nil && quantize != "auto" {
+      throw ValidationError("--target-psnr applies only with --quantize auto (got --quantize \(quantize))")
+    }
+  }
+
   func run() throws {
+    let targetPSNR = self.targetPSNR ?? 30
     var m = try model.load(modelPath)
     var passes: [String: Int] = [:]
     for r in try optimization.optimizeReports(&m.graph) { passes[r.pass] = r.changes }

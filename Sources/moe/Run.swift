@@ -25,14 +25,17 @@ struct Run: AsyncParsableCommand {
   @Option(help: "With --runtime browser: also write a screenshot of the page after it generates.")
   var screenshot: String?
 
-  @Option(help: "OpenBLAS threads.")
+  @Option(parsing: .unconditional, help: "OpenBLAS threads.")
   var threads: Int = 2
 
   @OptionGroup var model: ModelOptions
 
   @OptionGroup var optimization: OptimizeOptions
 
+  @OptionGroup var inputOptions: InputOptions
+
   func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
     guard ["native", "wasm", "browser"].contains(runtime) else { throw ValidationError("unknown runtime '\(runtime)'; use native, wasm or browser") }
   }
 
@@ -40,7 +43,7 @@ struct Run: AsyncParsableCommand {
     guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
     var g = try model.load(modelPath).graph
     try optimization.optimize(&g)
-    let feeds = try readInputs(inputs, for: g, modelPath: modelPath)
+    let feeds = try readInputs(inputs, for: g, modelPath: modelPath, allowNonFinite: inputOptions.allowNonFinite)
     let outs: [String: Tensor]
     if runtime == "native" {
       outs = try Executor(graph: g, options: ExecutorOptions(threads: threads)).run(feeds)

@@ -27,7 +27,7 @@ struct Verify: AsyncParsableCommand {
   @Option(help: "The runtime the others are compared with.")
   var reference: String?
 
-  @Option(name: .customLong("inputs"), help: "Batch size of the inputs drawn from the model's input prior.")
+  @Option(name: .customLong("inputs"), parsing: .unconditional, help: "Batch size of the inputs drawn from the model's input prior.")
   var count: Int = 2
 
   @Option(name: .customLong("input"), help: "Use X.npy (or NAME=X.npy, repeatable) instead of sampled inputs.")
@@ -54,14 +54,16 @@ struct Verify: AsyncParsableCommand {
   @Option(help: "Fault injection: RUNTIME:WEIGHT[=DELTA] adds DELTA (default 1) to the weight's first element in that runtime's copy (repeatable).")
   var perturb: [String] = []
 
-  @Option(help: "OpenBLAS threads of the native runtime.")
+  @Option(parsing: .unconditional, help: "OpenBLAS threads of the native runtime.")
   var threads: Int = 2
 
   @OptionGroup var model: ModelOptions
   @OptionGroup var optimization: OptimizeOptions
+  @OptionGroup var inputOptions: InputOptions
 
   func validate() throws {
-    guard count >= 1 else { throw ValidationError("--inputs must be ≥ 1") }
+    guard count >= 1 else { throw ValidationError("--inputs must be ≥ 1, got \(count)") }
+    guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
     guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must be ≥ 0") }
     for p in perturb {
       do { _ = try Perturbation(parsing: p) } catch let e as VerifyError { throw ValidationError(e.message) }
@@ -103,7 +105,7 @@ struct Verify: AsyncParsableCommand {
                                 layerwise: layerwise, perturbations: perturbations, threads: threads)
     var verifier = CrossRuntimeVerifier(graph: g, bundle: ext == "moe" ? url : nil, chainer: chainer, options: options)
     verifier.progress = { printErr($0) }
-    let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath)
+    let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath, allowNonFinite: inputOptions.allowNonFinite)
     let report: VerifyReport
     do { report = try await verifier.verify(inputs: feeds) } catch let e as VerifyError { throw ValidationError("\(modelPath): \(e.message)") }
     if let html {

@@ -82,6 +82,31 @@ final class BundleTests: XCTestCase {
     try check(unknown, "unknown encoding 'int9'")
   }
 
+  /// Every bit of every reserved header byte (56–63, 96–127, outside the SHA-256's range) is checked: one flipped
+  /// bit is refused with the file and the offset named; the unflipped bundle reads.
+  func testFlippedReservedHeaderBitsAreRefused() throws {
+    let dir = try TemporaryDirectory()
+    let url = dir.file("ok.moe")
+    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, vocabulary: nil, encoding: { _ in .float32 })
+    let good = [UInt8](try Data(contentsOf: url))
+    XCTAssertNoThrow(try MoeBundle.read(url))
+    XCTAssertEqual(MoeBundle.reservedHeaderBytes.count, 40)
+    for offset in MoeBundle.reservedHeaderBytes {
+      XCTAssertEqual(good[offset], 0, "writer leaves reserved byte \(offset) zero")
+      for bit in 0..<8 {
+        var bytes = good
+        bytes[offset] ^= UInt8(1 << bit)
+        let bad = dir.file("flip-\(offset)-\(bit).moe")
+        try Data(bytes).write(to: bad)
+        XCTAssertThrowsError(try MoeBundle.read(bad)) { e in
+          let text = "\(e)"
+          XCTAssertTrue(text.hasPrefix(bad.path + ": ") && text.contains("reserved header byte at offset \(offset)"), text)
+          XCTAssertFalse(text.contains("\n"), text)
+        }
+      }
+    }
+  }
+
   func testSHA256KnownAnswer() {
     // FIPS 180-4 examples are derived independently by `sha256sum` at test time.
     for text in ["", "abc", String(repeating: "a", count: 1000)] {

@@ -73,4 +73,20 @@ extension ONNXTests {
       assertFormatError({ _ = try ONNXImporter.read(model) }, kind: .kind(.invalidONNX), path: model.path, contains: "node '\(name)' (\(op))")
     }
   }
+
+  /// The native-vs-onnxruntime check fails on NaN (anywhere, including after a finite element), a missing output or
+  /// a shape mismatch; equal outputs and a small difference pass.
+  func testOutputComparisonFailsOnNaN() {
+    let want = ["y": Tensor(shape: [4], data: [0.5, -1, 2, 3])]
+    for nanAt in 0..<4 {
+      var got = want["y"]!
+      got.data[nanAt] = .nan
+      let worst = ONNXOracle.worstDifference(["y": got], want)
+      XCTAssertFalse(worst <= 1e-4, "a NaN at \(nanAt) must fail the check, got worst \(worst)")
+    }
+    XCTAssertFalse(ONNXOracle.worstDifference([:], want) <= 1e-4, "missing output")
+    XCTAssertFalse(ONNXOracle.worstDifference(["y": Tensor(shape: [2, 2], data: [0.5, -1, 2, 3])], want) <= 1e-4, "shape")
+    XCTAssertEqual(ONNXOracle.worstDifference(want, want), 0)
+    XCTAssertEqual(ONNXOracle.worstDifference(["y": Tensor(shape: [4], data: [0.5, -1, 2, 3.25])], want), 0.25)
+  }
 }

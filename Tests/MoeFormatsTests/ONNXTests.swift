@@ -4,6 +4,7 @@ import Foundation
 import MoeFormats
 import MoeIR
 import MoeRuntime
+import MoeTestSupport
 import XCTest
 
 /// Runs the repo venv Python (`Converters/py`, onnx + onnxruntime) on scripts written to temp files.
@@ -68,6 +69,17 @@ enum ONNXOracle {
     return Tensor(shape: shape, data: data)
   }
 
+  /// Largest |got − expected| over the expected outputs; infinite for a missing output, a shape mismatch or a NaN
+  /// anywhere (Swift's `max` would drop it and let a NaN output pass).
+  static func worstDifference(_ got: [String: Tensor], _ expected: [String: Tensor]) -> Float {
+    var worst: Float = 0
+    for (name, want) in expected {
+      guard let have = got[name], have.shape == want.shape else { return .infinity }
+      worst = max(worst, TestSupport.maxAbsDiff(have.data, want.data))
+    }
+    return worst
+  }
+
   /// Runs onnxruntime on `model` and the native executor on `graph` with the same inputs; returns max-abs.
   @discardableResult
   static func compare(model: URL, graph: Graph, in dir: URL, file: StaticString = #filePath, line: UInt = #line) throws -> Float {
@@ -79,17 +91,9 @@ enum ONNXOracle {
     var inputs: [String: Tensor] = [:]
     for (n, s, u) in entries("inputs") { inputs[n] = try readFloats(u, shape: s) }
     let native = try Executor(graph: graph).run(inputs)
-    var worst: Float = 0
-    for (n, s, u) in entries("outputs") {
-      let expected = try readFloats(u, shape: s)
-      guard let got = native[n] else {
-        XCTFail("native run has no output '\(n)'", file: file, line: line)
-        continue
-      }
-      XCTAssertEqual(got.shape, expected.shape, "output \(n)", file: file, line: line)
-      guard got.count == expected.count else { continue }
-      for (a, b) in zip(got.data, expected.data) { worst = max(worst, abs(a - b)) }
-    }
+    var expected: [String: Tensor] = [:]
+    for (n, s, u) in entries("outputs") { expected[n] = try readFloats(u, shape: s) }
+    let worst = worstDifference(native, expected)
     XCTAssertLessThanOrEqual(worst, 1e-4, "max-abs native vs onnxruntime", file: file, line: line)
     print("ONNX \(graph.name): max-abs native vs onnxruntime \(worst)")
     return worst

@@ -151,4 +151,15 @@ final class EdgeCaseTests: XCTestCase {
     XCTAssertEqual(packBits([1, 2, 3, 0, 1], bits: 2), [0b00_11_10_01, 0b01])  // element i at bits [2i, 2i+2)
     XCTAssertEqual(packBits([5, 3, 7], bits: 3), [0b11_011_101, 0b1])  // 3 bits straddle a byte
   }
+
+  /// The tests' error helper: a NaN anywhere (not only first) or a count mismatch is infinitely far.
+  func testMaxAbsDiffHelperCountsNaNAsInfinitelyFar() {
+    for i in 0..<3 {
+      var got: [Float] = [1, 2, 3]
+      got[i] = .nan
+      XCTAssertEqual(maxAbsDiff(got, [1, 2, 3]), .infinity, "NaN at \(i)")
+    }
+    XCTAssertEqual(maxAbsDiff([1, 2], [1, 2, 3]), .infinity)
+    XCTAssertEqual(maxAbsDiff([1, 2.5, 3], [1, 2, 3]), 0.5)
+  }
 }

@@ -11,9 +11,13 @@ extension SplitMix64 {
   }
 }
 
-/// Largest |a − b|.
+/// Largest |a − b|; infinite when any difference is NaN (Swift's `max` would drop it) or the counts differ.
 func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-  zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+  guard a.count == b.count else { return .infinity }
+  return zip(a, b).reduce(0) { worst, pair in
+    let d = abs(pair.0 - pair.1)
+    return d.isNaN ? .infinity : max(worst, d)
+  }
 }
 
 /// The payload size each scheme documents, computed here independently of `Quantizer.payloadSize`.

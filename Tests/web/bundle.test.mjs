@@ -130,6 +130,19 @@ test('checksum mismatch', async () => {
   await rejects(bytes, /checksum mismatch/);
 });
 
+test('a flipped bit in any reserved header byte (56–63, 96–127) is refused, naming the offset', async () => {
+  const good = tiny();
+  await expectRun(await load(good));
+  for (const offset of [...Array(8).keys()].map((i) => 56 + i).concat([...Array(32).keys()].map((i) => 96 + i))) {
+    assert.equal(good[offset], 0, `reserved byte ${offset} is written zero`);
+    for (let bit = 0; bit < 8; bit++) {
+      const bytes = good.slice();
+      bytes[offset] ^= 1 << bit;
+      await rejects(bytes, new RegExp(`corrupt header: reserved byte at offset ${offset} is 0x${(1 << bit).toString(16)}\\b`));
+    }
+  }
+});
+
 test('unknown encoding names the tensor and the encoding', async () => {
   const { bytes } = writeBundle({
     graph: 'moeir 1\ngraph "g"\nweight %W : f32[2]\noutput %W\n',
