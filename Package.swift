@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "MoePasses", targets: ["MoePasses"]),
     .library(name: "MoeQuant", targets: ["MoeQuant"]),
     .library(name: "MoeVerify", targets: ["MoeVerify"]),
+    .library(name: "MoeData", targets: ["MoeData"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,9 +39,13 @@ let package = Package(
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .target(name: "MoeKernels"),
     .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+    .target(name: "MoeImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/MoeImageShim"),
+    .target(name: "MoeData", dependencies: ["MoeImageShim", "MoeFormats", "MoeModels"]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
-      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite", "MoeData",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
@@ -52,6 +57,7 @@ let package = Package(
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeSite", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
+    .testTarget(name: "MoeDataTests", dependencies: ["MoeData", "MoeFormats", "MoeModels", "MoeTestSupport"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

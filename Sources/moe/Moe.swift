@@ -7,5 +7,5 @@ struct Moe: AsyncParsableCommand {
     commandName: "moe",
     abstract: "Carry trained generative models from Chainer to native and browser runtimes.",
     version: "0.1.0",
-    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, Verify.self, ExportSite.self, Serve.self])
+    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, Verify.self, ExportSite.self, Serve.self, DatasetCommand.self])
 }
