@@ -29,7 +29,7 @@ extension FaceDrawing {
     }
     back.cubic(Point(0.5 + half + (isLong ? 0.05 : 0), end - 0.15), Point(0.5 + half + 0.02, 0.55), Point(0.5 + half, 0.4))
     back.cubic(Point(0.5 + half, 0.02), Point(0.5 - half, 0.02), Point(0.5 - half, 0.4))
-    fill(back.points, vertical(0.2, hairShadow, end, hairShadow.scaled(0.85)))
+    fill(back.points, vertical(0.2, hair.mixed(with: hairShadow, 0.5), end, hairShadow.scaled(0.9)))
     stroke(back.points + [back.points[0]], hairLine, 0.008)
     if tags.styles.contains("drill_hair") { for side: Float in [-1, 1] { drawDrill(side) } }
   }

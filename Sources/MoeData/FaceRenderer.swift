@@ -42,9 +42,10 @@ struct FaceDrawing {
     let base = FacePalette.hair[tags.hairColour] ?? Colour(120, 80, 50)
     hair = base
     let luminance = 0.3 * base.r + 0.59 * base.g + 0.11 * base.b
-    hairShadow = base.scaled(luminance > 0.8 ? 0.86 : 0.72)
+    // Very light hair (white, silver, blonde) is shaded less, so it stays light.
+    hairShadow = base.scaled(luminance > 0.75 ? 0.92 : 0.8)
     hairLight = base.lightened(luminance < 0.25 ? 0.25 : 0.45)
-    hairLine = base.scaled(luminance > 0.8 ? 0.62 : 0.45)
+    hairLine = base.scaled(luminance > 0.75 ? 0.6 : 0.45)
     skinLine = variation.skin.scaled(0.55).mixed(with: Colour(90, 40, 40), 0.3)
     weight = variation.lineWeight
     chinY = 0.5 + 0.3 * variation.chinLength
@@ -132,9 +133,9 @@ struct FaceDrawing {
     stroke(brow, hairLine, 0.012, taper: true)
     fill(Shapes.ellipse(Point(c.x, c.y + 0.002), 0.058 * s, 0.056 * s), .solid(Colour(250, 250, 255)))
     let iris = Point(c.x - outward * 0.004, c.y + 0.006 * s)
-    fill(Shapes.ellipse(iris, 0.047 * s, 0.057 * s), .solid(colour.scaled(0.3)))
+    fill(Shapes.ellipse(iris, 0.047 * s, 0.057 * s), .solid(colour.scaled(0.4)))
     fill(Shapes.ellipse(iris, 0.041 * s, 0.051 * s),
-         vertical(iris.y - 0.045 * s, colour.scaled(0.5), iris.y + 0.045 * s, colour.lightened(0.3)))
+         vertical(iris.y - 0.045 * s, colour.scaled(0.7), iris.y + 0.03 * s, colour.lightened(0.25)))
     fill(Shapes.ellipse(Point(iris.x, iris.y - 0.004 * s), 0.017 * s, 0.025 * s, segments: 14),
          .solid(colour.scaled(0.25)))
     fill(Shapes.ellipse(Point(iris.x - 0.016 * s, iris.y - 0.022 * s), 0.014 * s, 0.016 * s, segments: 12), .solid(.white))
@@ -157,16 +158,17 @@ struct FaceDrawing {
     switch (tags.smile, tags.openMouth) {
     case (false, false):
       stroke(quad(Point(0.478, y + 0.002), Point(0.5, y - 0.003), Point(0.522, y + 0.002)), line, 0.009)
-    case (true, false):
-      stroke(quad(Point(0.462, y - 0.01), Point(0.5, y + 0.022), Point(0.538, y - 0.01)), line, 0.011, taper: true)
-    case (false, true):
-      fill(Shapes.ellipse(Point(0.5, y + 0.006), 0.022, 0.027, segments: 14), .solid(inside))
-      fill(Shapes.ellipse(Point(0.5, y + 0.021), 0.015, 0.01, segments: 10), .solid(tongue))
-      stroke(Shapes.ellipse(Point(0.5, y + 0.006), 0.022, 0.027, segments: 14) + [Point(0.522, y + 0.006)], line, 0.006)
-    case (true, true):
-      var mouth = Outline(start: Point(0.455, y - 0.012), curveSteps: steps)
-      mouth.line(Point(0.545, y - 0.012))
-      mouth.cubic(Point(0.54, y + 0.03), Point(0.46, y + 0.03), Point(0.455, y - 0.012))
+    case (true, false):  // a wide closed smile turned up at the corners
+      stroke(quad(Point(0.452, y - 0.014), Point(0.5, y + 0.03), Point(0.548, y - 0.014)), line, 0.013, taper: true)
+    case (false, true):  // a round open "o"
+      let o = Shapes.ellipse(Point(0.5, y + 0.006), 0.026, 0.032, segments: 14)
+      fill(o, .solid(inside))
+      fill(Shapes.ellipse(Point(0.5, y + 0.024), 0.017, 0.011, segments: 10), .solid(tongue))
+      stroke(o + [o[0]], line, 0.006)
+    case (true, true):  // an open smile: flat top, round bottom
+      var mouth = Outline(start: Point(0.448, y - 0.014), curveSteps: steps)
+      mouth.line(Point(0.552, y - 0.014))
+      mouth.cubic(Point(0.546, y + 0.036), Point(0.454, y + 0.036), Point(0.448, y - 0.014))
       fill(mouth.points, .solid(inside))
       fill(Shapes.ellipse(Point(0.5, y + 0.014), 0.022, 0.009, segments: 10), .solid(tongue))
       stroke(mouth.points, line, 0.006)
@@ -177,10 +179,10 @@ struct FaceDrawing {
     let pink = Colour(255, 105, 130)
     for side: Float in [-1, 1] {
       let c = Point(0.5 + side * 0.13, eyes[0].y + 0.08)
-      fill(Shapes.ellipse(c, 0.055, 0.024, segments: 16), .solid(pink), opacity: 0.5)
+      fill(Shapes.ellipse(c, 0.058, 0.026, segments: 16), .solid(pink), opacity: 0.55)
       for k: Float in [-1, 0, 1] {
-        let x = c.x + k * 0.018
-        stroke([Point(x + 0.006, c.y - 0.012), Point(x - 0.006, c.y + 0.012)], Colour(230, 80, 100), 0.005, opacity: 0.7)
+        let x = c.x + k * 0.02
+        stroke([Point(x + 0.007, c.y - 0.014), Point(x - 0.007, c.y + 0.014)], Colour(225, 70, 95), 0.006, opacity: 0.85)
       }
     }
   }

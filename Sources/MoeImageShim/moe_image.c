@@ -31,28 +31,36 @@ int moe_png_decode(const unsigned char *data, size_t size, unsigned char **rgb, 
     png_image_free(&image);
     return -1;
   }
-  image.format = PNG_FORMAT_RGB;
-  size_t bytes = PNG_IMAGE_SIZE(image);
-  unsigned char *buffer = malloc(bytes);
-  if (buffer == NULL) {
+  // Read as 8-bit sRGB RGBA (16-bit samples taken as sRGB-encoded, like other tools do), then composite
+  // over white in sRGB values here, as browsers and Pillow do (libpng would composite in linear light).
+  image.format = PNG_FORMAT_RGBA;
+  image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+  size_t pixels = (size_t)image.width * image.height;
+  unsigned char *rgba = malloc(pixels * 4);
+  unsigned char *buffer = malloc(pixels * 3);
+  if (rgba == NULL || buffer == NULL) {
     set_message(message, message_size, "out of memory");
-    png_image_free(&image);
-    return -1;
-  }
-  png_color white = {255, 255, 255};
-  if (!png_image_finish_read(&image, &white, buffer, 0, NULL)) {
-    set_message(message, message_size, image.message);
+    free(rgba);
     free(buffer);
     png_image_free(&image);
     return -1;
   }
-  // The simplified API reports recoverable damage (a bad CRC, missing IEND) as a warning.
-  if (image.warning_or_error != 0) {
+  int ok = png_image_finish_read(&image, NULL, rgba, 0, NULL);
+  // Warnings (an odd ICC profile, say) are benign; a truncated or corrupt stream is an error.
+  if (!ok) {
     set_message(message, message_size, image.message);
+    free(rgba);
     free(buffer);
     png_image_free(&image);
     return -1;
   }
+  for (size_t i = 0; i < pixels; i++) {
+    unsigned alpha = rgba[4 * i + 3];
+    for (int c = 0; c < 3; c++) {
+      buffer[3 * i + c] = (unsigned char)((rgba[4 * i + c] * alpha + 255 * (255 - alpha) + 127) / 255);
+    }
+  }
+  free(rgba);
   *rgb = buffer;
   *width = (int)image.width;
   *height = (int)image.height;

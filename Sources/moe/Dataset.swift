@@ -47,8 +47,8 @@ struct DatasetCommand: ParsableCommand {
     func run() throws {
       let defaultCSV = (directory as NSString).appendingPathComponent("tags.csv")
       guard let csv = tags ?? (FileManager.default.fileExists(atPath: defaultCSV) ? defaultCSV : nil) else {
-        throw ValidationError("\(directory): no tags.csv in the folder and no --tags CSV; tagging images without a CSV "
-                              + "needs the tagger model, which MoeKit does not have yet (moe tag comes later)")
+        throw MoeDataError(file: directory, "no tags.csv in the folder and no --tags CSV; tagging images without a CSV "
+                           + "needs the tagger model, which MoeKit does not have yet (moe tag comes later)")
       }
       let table = try TagsCSV.read(csv)
       let meter = ProgressLine(total: 0, noun: "images")
@@ -65,7 +65,7 @@ struct DatasetCommand: ParsableCommand {
         print("dropped \(summary.untagged.count) image(s) with no row in \(csv): \(summary.untagged.prefix(5).joined(separator: ", "))"
               + (summary.untagged.count > 5 ? ", …" : ""))
       }
-      guard summary.dataset.count > 0 else { throw ValidationError("\(directory): no images left to import") }
+      guard summary.dataset.count > 0 else { throw MoeDataError(file: directory, "no images left to import") }
       try summary.dataset.writeNPZ(to: output)
       print("\(output): \(summary.dataset.count) images \(size)x\(size)")
     }
