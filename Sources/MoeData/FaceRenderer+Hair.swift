@@ -59,19 +59,26 @@ extension FaceDrawing {
     fill(Shapes.ellipse(Point(x(0.12), 0.12), 0.035, 0.03, angle: s * 0.5, segments: 12), .solid(v.ribbonColour.scaled(0.85)))
   }
 
-  /// Drill curls: a column of ringlets hanging at one side of the face.
+  /// Drill curls: a tapering spiral of slanted ringlets hanging at one side of the face, ending in a point.
   func drawDrill(_ side: Float) {
-    let count = 4
-    for i in 0..<count {
+    let count = 5
+    let top = Point(0.5 + side * 0.3, 0.44)
+    let tipY: Float = 0.98
+    // The pointed end first, then ringlets from the bottom up so each upper turn overlaps the one below.
+    let lastY = top.y + Float(count - 1) * 0.1
+    let tip = [Point(top.x + side * 0.012 - 0.03, lastY), Point(top.x + side * 0.012 + 0.03, lastY), Point(top.x + side * 0.02, tipY)]
+    fill(tip, .solid(hairShadow))
+    stroke(tip + [tip[0]], hairLine, 0.006)
+    for i in stride(from: count - 1, through: 0, by: -1) {
       let t = Float(i) / Float(count - 1)
-      let c = Point(0.5 + side * (0.31 + 0.015 * t), 0.5 + t * 0.36)
-      let rx = 0.07 - 0.015 * t, ry = 0.065 - 0.01 * t
-      let ring = Shapes.ellipse(c, rx, ry, angle: side * 0.3, segments: 18)
-      fill(ring, vertical(c.y - ry, hairLight.mixed(with: hair, 0.5), c.y + ry, hairShadow))
+      let c = Point(top.x + side * 0.012 * t, top.y + Float(i) * 0.1)
+      let rx = 0.075 - 0.03 * t, ry = 0.058 - 0.012 * t
+      let ring = Shapes.ellipse(c, rx, ry, angle: side * 0.45, segments: 18)
+      fill(ring, vertical(c.y - ry, hairLight.mixed(with: hair, 0.4), c.y + ry, hairShadow))
       stroke(ring + [ring[0]], hairLine, 0.007)
-      // The spiral's turn across the ringlet.
-      stroke(quad(Point(c.x - rx * 0.8, c.y - ry * 0.2), Point(c.x, c.y + ry * 0.9), Point(c.x + rx * 0.8, c.y - ry * 0.3)),
-             hairLine, 0.007, taper: true)
+      // The spiral's turn: a shadow arc along the lower half of the ringlet.
+      stroke(quad(Point(c.x - rx * 0.85, c.y - side * ry * 0.35), Point(c.x, c.y + ry * 1.1), Point(c.x + rx * 0.85, c.y + side * ry * 0.35)),
+             hairShadow.scaled(0.8), 0.008, taper: true)
     }
   }
 
@@ -116,5 +123,11 @@ extension FaceDrawing {
     }
     canvas.fill(Shapes.stroke(ring, startWidth: 0.004, middleWidth: 0.03, endWidth: 0.004), .solid(hairLight), opacity: 0.8)
     stroke(front.points + [front.points[0]], hairLine, 0.009)
+    if v.ahoge {  // a single springy strand standing up from the crown
+      let root = Point(partX, 0.14)
+      let strand = cubic(root, Point(root.x + 0.02, 0.02), Point(root.x + 0.1 * v.side, 0.0), Point(root.x + 0.07 * v.side, 0.06))
+      canvas.fill(Shapes.stroke(strand, startWidth: 0.03, middleWidth: 0.018, endWidth: 0.002), .solid(hair.mixed(with: hairShadow, 0.3)))
+      stroke(strand, hairLine, 0.004)
+    }
   }
 }

@@ -22,6 +22,8 @@ public struct FaceVariation: Sendable {
   public var ribbonColour: Colour, hatColour: Colour, clothesColour: Colour, glassesColour: Colour
   /// Round (true) or rectangular glasses frames.
   public var roundGlasses: Bool
+  /// A single strand standing up from the crown (an "ahoge").
+  public var ahoge: Bool
 
   /// Draws a variation from `rng`.
   public init(using rng: inout SeededGenerator) {
@@ -53,6 +55,7 @@ public struct FaceVariation: Sendable {
     clothesColour = pick(FacePalette.accessory).mixed(with: .white, u(0, 0.3))
     glassesColour = pick([Colour(30, 30, 40), Colour(150, 30, 40), Colour(60, 40, 30), Colour(40, 50, 120)])
     roundGlasses = Bool.random(using: &rng)
+    ahoge = Float.random(in: 0..<1, using: &rng) < 0.25
   }
 
   /// A colour from hue (wrapping), saturation and value in 0…1.
