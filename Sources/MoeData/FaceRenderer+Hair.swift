@@ -101,7 +101,9 @@ extension FaceDrawing {
       let tipX = innerRight - span * (Float(i) + 0.5) / Float(n)
       let notchX = innerRight - span * Float(i) / Float(n)
       let notch = Point(notchX, 0.36 + 0.02 * v.fringeJitter[i])
-      let tip = Point(tipX + (tipX < partX ? -0.012 : 0.012), 0.475 + 0.028 * v.fringeJitter[(i + 3) % 9])
+      // Strands near the middle hang lower than those at the temples (an arch), each with its own jitter.
+      let arch = 1 - min(1, abs(tipX - 0.5) / (span / 2))
+      let tip = Point(tipX + (tipX < partX ? -0.012 : 0.012), 0.445 + 0.045 * arch + 0.022 * v.fringeJitter[(i + 3) % 9])
       if i > 0 { notches.append(notch) }
       front.quad(Point((notch.x + tip.x) / 2 + (tipX < partX ? 0.008 : -0.008), (notch.y + tip.y) / 2), tip)
       let next = Point(innerRight - span * Float(i + 1) / Float(n), 0.36 + 0.02 * v.fringeJitter[(i + 1) % 9])

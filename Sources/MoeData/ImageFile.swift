@@ -45,10 +45,13 @@ public enum ImageFile {
         : moe_jpeg_decode(buffer.baseAddress, buffer.count, &rgb, &width, &height, &message, message.count)
     }
     guard status == 0, let rgb else {
-      let reason = String(cString: message)
-      let zero = reason.localizedCaseInsensitiveContains("zero") || reason.contains("Empty")
-      throw MoeDataError(file: file, zero ? "zero-sized \(format.rawValue) image (\(reason))"
-                                          : "truncated or damaged \(format.rawValue) image (\(reason))")
+      let reason = String(cString: message), name = format.rawValue
+      if reason.localizedCaseInsensitiveContains("zero") || reason.contains("Empty") {
+        throw MoeDataError(file: file, "zero-sized \(name) image (\(reason)); expected at least 1×1 pixels")
+      }
+      let truncated = ["Premature end", "beyond end", "Not enough", "unexpected end", "too short"].contains { reason.localizedCaseInsensitiveContains($0) }
+      throw MoeDataError(file: file, truncated ? "truncated \(name) image (\(reason)); the file ends before its image data does"
+                                               : "damaged or unsupported \(name) image (\(reason))")
     }
     defer { moe_image_free(rgb) }
     let count = Int(width) * Int(height) * 3

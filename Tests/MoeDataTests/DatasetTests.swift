@@ -113,7 +113,7 @@ final class DatasetTests: XCTestCase {
     try "file,blonde_hair\nok.png,1\nbroken.png,1\n".write(to: csv, atomically: true, encoding: .utf8)
     let png = try Data(contentsOf: folder.appendingPathComponent("ok.png"))
     try png.prefix(png.count / 2).write(to: folder.appendingPathComponent("broken.png"))
-    try assertFails(["dataset", "import", folder.path, "--tags", csv.path, "-o", out], ["broken.png", "truncated"])
+    try assertFails(["dataset", "import", folder.path, "--tags", csv.path, "-o", out], ["broken.png", "truncated PNG"])
     XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no partial output")
   }
 }
