@@ -36,6 +36,13 @@ public enum ImageFile {
       let head = bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
       throw MoeDataError(file: file, "not a PNG or JPEG image (starts with \(head))")
     }
+    // libpng only says "Invalid IHDR data" for a zero width or height; read the IHDR size to say what is wrong.
+    if format == .png, bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) {
+      let size = [16, 20].map { o in bytes[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
+      if size.contains(0) {
+        throw MoeDataError(file: file, "zero-sized PNG image (\(size[0])×\(size[1]) in IHDR); expected at least 1×1 pixels")
+      }
+    }
     var rgb: UnsafeMutablePointer<UInt8>?
     var width: Int32 = 0, height: Int32 = 0
     var message = [CChar](repeating: 0, count: 256)
