@@ -20,6 +20,10 @@ struct DatasetCommand: ParsableCommand {
       guard count >= 1 else { throw ValidationError("--count must be at least 1") }
       guard (16...512).contains(size) else { throw ValidationError("--size must be 16…512") }
       guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
+      let gigabytes = Double(count) * Double(3 * size * size) / 1e9
+      guard gigabytes <= 16 else {
+        throw ValidationError(String(format: "--count %d at --size %d needs %.0f GB of images in memory; at most 16 GB", count, size, gigabytes))
+      }
     }
 
     func run() throws {
