@@ -41,6 +41,7 @@ public struct FaceTags: Sendable {
   /// Decodes `vector` (vocabulary order, > 0 meaning on). A one-of group with no tag on takes its first tag.
   public init(_ vector: [Float], vocabulary: TagVocabulary = .makeGirls) {
     let names = vocabulary.tags
+    precondition(vector.count == names.count, "FaceTags: \(vector.count) tags; expected \(names.count)")
     let on = Set(names.indices.filter { vector[$0] > 0 }.map { names[$0] })
     func first(of group: String) -> String {
       let tags = vocabulary.groups.first { $0.name == group }?.tags ?? []

@@ -15,7 +15,7 @@ extension FaceDrawing {
     if tags.styles.contains("ponytail") { drawPonytail() }
     if tags.styles.contains("twin_tail") { for side: Float in [-1, 1] { drawTwinTail(side) } }
     // Length of the hair behind the head: long, short (a bob), tied up, or medium when no style says.
-    let end: Float = isLong ? 1.12 : isShort ? 0.66 : tiedUp ? 0.6 : 0.8 + 0.08 * v.hairLength
+    let end: Float = isLong ? 1.12 : isShort ? 0.68 : tiedUp ? 0.56 : 0.8 + 0.08 * v.hairLength
     let half = 0.29 * v.hairVolume + (isLong ? 0.03 : 0)
     var back = Outline(start: Point(0.5 - half, 0.4), curveSteps: steps)
     back.cubic(Point(0.5 - half - 0.02, 0.55), Point(0.5 - half - (isLong ? 0.05 : 0), end - 0.15), Point(0.5 - half + 0.02, end))
@@ -85,7 +85,8 @@ extension FaceDrawing {
   // MARK: - In front of the face
 
   func drawFrontHair() {
-    let lockY: Float = isShort && !isLong ? 0.63 : isLong ? 0.8 : 0.73
+    // Short side locks whenever short_hair is on (also over long back hair, so both tags show).
+    let lockY: Float = isShort ? 0.63 : isLong ? 0.8 : 0.73
     let left = 0.5 - jaw - 0.04 * v.hairVolume, right = 0.5 + jaw + 0.04 * v.hairVolume
     let innerLeft = 0.5 - jaw + 0.02, innerRight = 0.5 + jaw - 0.02
     var front = Outline(start: Point(innerLeft + 0.02, lockY), curveSteps: steps)

@@ -164,6 +164,24 @@ final class FaceRendererTests: XCTestCase {
     }
   }
 
+  func testEveryCombinationOfHairStylesLooksDifferent() {
+    let renderer = FaceRenderer(size: 64)
+    let styles = ["long_hair", "short_hair", "twin_tail", "drill_hair", "ponytail"]
+    for index in 0..<2 {
+      let variation = SyntheticFaces.sample(seed: 41, index: index).variation
+      let images = (0..<32).map { mask -> RGBImage in
+        let on = Set(styles.indices.filter { mask & (1 << $0) != 0 }.map { styles[$0] })
+        return renderer.render(tags: vector(on.union(["silver_hair", "green_eyes"])), variation: variation).image()
+      }
+      for a in 0..<32 {
+        for b in (a + 1)..<32 {
+          let fraction = changedRegion(images[a], images[b]).fraction
+          XCTAssertGreaterThan(fraction, 0.01, "face \(index): style sets \(a) and \(b) (bit masks over \(styles)) differ in \(fraction * 100)% of pixels")
+        }
+      }
+    }
+  }
+
   func testSizes() {
     for size in [32, 64, 128] {
       let (tags, variation) = SyntheticFaces.sample(seed: 3, index: 0)
