@@ -30,6 +30,12 @@ extension FaceDrawing {
     back.cubic(Point(0.5 + half + (isLong ? 0.05 : 0), end - 0.15), Point(0.5 + half + 0.02, 0.55), Point(0.5 + half, 0.4))
     back.cubic(Point(0.5 + half, 0.02), Point(0.5 - half, 0.02), Point(0.5 - half, 0.4))
     fill(back.points, vertical(0.2, hair.mixed(with: hairShadow, 0.5), end, hairShadow.scaled(0.9)))
+    // A few strand shadows running down the back hair.
+    for k: Float in [-0.7, -0.35, 0.35, 0.7] where end > 0.6 {
+      let x = 0.5 + k * half
+      stroke(quad(Point(x * 0.8 + 0.1, 0.5), Point(x + k * 0.04, (0.5 + end) / 2), Point(x + k * 0.02, end - 0.04)), hairShadow.scaled(0.85),
+             0.01, taper: true, opacity: 0.8)
+    }
     stroke(back.points + [back.points[0]], hairLine, 0.008)
     if tags.styles.contains("drill_hair") { for side: Float in [-1, 1] { drawDrill(side) } }
   }

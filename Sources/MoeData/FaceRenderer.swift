@@ -98,6 +98,12 @@ struct FaceDrawing {
     let skin = v.skin
     fill([Point(0.445, 0.66), Point(0.555, 0.66), Point(0.565, 0.97), Point(0.435, 0.97)],
          vertical(chinY - 0.02, skin.scaled(0.8), chinY + 0.08, skin.scaled(0.95)))
+    // Ears at the sides of the face (often under the side locks).
+    for side: Float in [-1, 1] {
+      let ear = Shapes.ellipse(Point(0.5 + side * (jaw + 0.005), 0.585), 0.025, 0.042, angle: side * 0.2, segments: 12)
+      fill(ear, .solid(v.skin.scaled(0.93)))
+      stroke(ear + [ear[0]], skinLine, 0.006)
+    }
     var body = Outline(start: Point(0.06, 1.1), curveSteps: steps)
     body.cubic(Point(0.1, 0.93), Point(0.3, 0.9), Point(0.44, 0.88))
     body.line(Point(0.56, 0.88))
