@@ -4,7 +4,7 @@ SWIFT      ?= swift
 SWIFTFLAGS ?= -c release -Xswiftc -enable-testing
 BIN        := .build/release/moe
 PY         := Converters/py
-APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev chromium chromium-driver curl
+APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
 .PHONY: all deps apt venv build wasm test test-swift test-python test-web demo bench bench-size bench-web clean

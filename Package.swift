@@ -16,6 +16,7 @@ let package = Package(
     .library(name: "MoeVerify", targets: ["MoeVerify"]),
     .library(name: "MoeAutodiff", targets: ["MoeAutodiff"]),
     .library(name: "MoeTraining", targets: ["MoeTraining"]),
+    .library(name: "MoeData", targets: ["MoeData"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,9 +43,13 @@ let package = Package(
     .target(name: "MoeAutodiff", dependencies: ["MoeIR"]),
     .target(name: "MoeTraining", dependencies: ["MoeIR", "MoeAutodiff", "MoeRuntime", "MoeModels", "MoeFormats"]),
     .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+    .target(name: "MoeImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/MoeImageShim"),
+    .target(name: "MoeData", dependencies: ["MoeImageShim", "MoeFormats", "MoeModels"]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
-      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite", "MoeData",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
@@ -58,6 +63,7 @@ let package = Package(
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeAutodiffTests", dependencies: ["MoeAutodiff", "MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeTrainingTests", dependencies: ["MoeTraining", "MoeModels", "MoeFormats", "MoeIR", "MoeTestSupport"]),
+    .testTarget(name: "MoeDataTests", dependencies: ["MoeData", "MoeFormats", "MoeModels", "MoeTestSupport"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

@@ -1,0 +1,2 @@
+// CPNG: the system libpng 1.6 (Debian: libpng-dev, found through pkg-config `libpng`).
+#include <png.h>
