@@ -18,7 +18,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
-    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -37,7 +36,7 @@ let package = Package(
     .target(name: "MoeQuant", dependencies: ["MoeIR", "CMoeZlib"]),
     .target(name: "MoePasses", dependencies: ["MoeIR", "MoeRuntime"]),
     .target(name: "MoeKernels"),
-    .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
+    .target(name: "MoeSite", dependencies: ["MoeFormats"]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
       "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite",
