@@ -28,7 +28,10 @@ public final class StaticServer: @unchecked Sendable {
   deinit { stopNow() }
 
   /// The site's address, e.g. `http://127.0.0.1:8000/` (IPv6 hosts in brackets).
-  public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/" }
+  public var url: String { "http://\(Self.authority(host, port))/" }
+
+  /// `host:port`, an IPv6 host in brackets.
+  static func authority(_ host: String, _ port: UInt16) -> String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 
   /// Starts answering connections on a background thread; returns the bound port.
   @discardableResult
@@ -66,6 +69,7 @@ public final class StaticServer: @unchecked Sendable {
   // MARK: sockets
 
   static func bindListener(host: String, port: UInt16) throws -> (Int32, UInt16) {
+    let address = authority(host, port)
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -77,23 +81,23 @@ public final class StaticServer: @unchecked Sendable {
     }
     defer { freeaddrinfo(list) }
     let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw SiteError("\(host):\(port): cannot open a socket (\(String(cString: strerror(errno))))") }
+    guard fd >= 0 else { throw SiteError("\(address): cannot open a socket (\(String(cString: strerror(errno))))") }
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
       let e = errno
       close(fd)
       switch e {
-      case EADDRINUSE: throw SiteError("\(host):\(port): the port is already in use; choose another with --port (0: any free port)")
-      case EACCES: throw SiteError("\(host):\(port): permission denied (ports below 1024 need root)")
+      case EADDRINUSE: throw SiteError("\(address): the port is already in use; choose another with --port (0: any free port)")
+      case EACCES: throw SiteError("\(address): permission denied (ports below 1024 need root)")
       case EADDRNOTAVAIL: throw SiteError("\(host): not an address of this machine")
-      default: throw SiteError("\(host):\(port): cannot bind (\(String(cString: strerror(e))))")
+      default: throw SiteError("\(address): cannot bind (\(String(cString: strerror(e))))")
       }
     }
     guard listen(fd, 128) == 0 else {
       let e = errno
       close(fd)
-      throw SiteError("\(host):\(port): cannot listen (\(String(cString: strerror(e))))")
+      throw SiteError("\(address): cannot listen (\(String(cString: strerror(e))))")
     }
     var storage = sockaddr_storage()
     var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

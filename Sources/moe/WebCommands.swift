@@ -58,7 +58,7 @@ struct ExportSite: ParsableCommand {
   @OptionGroup var optimization: OptimizeOptions
 
   func run() throws {
-    let destination = URL(fileURLWithPath: output)
+    let destination = URL(fileURLWithPath: output).standardizedFileURL
     try SitePublisher.checkDestination(destination, force: force)
     var graph = Graph(name: "")
     if !modelPath.lowercased().hasSuffix(".moe") {
