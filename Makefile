@@ -95,7 +95,7 @@ install-venv:
 	MOE_VENV=$(SHARE_DIR)/venv Converters/setup_venv.sh
 
 # make install into a temp PREFIX, then the installed moe, run from outside the checkout with the checkout's
-# Sources/MoeWeb, Converters and .venv hidden: export-site, serve, run --runtime wasm, verify (see the script).
+# Sources/MoeWeb and Converters hidden: export-site, serve, run/bench --runtime wasm, verify (see the script).
 test-install: build wasm venv
 	Tests/install/relocatable.sh
 

@@ -11,11 +11,9 @@ public struct SiteError: Error, CustomStringConvertible {
 
 /// The web runtime's files.
 public enum WebAssets {
-  /// Files of the static site besides the bundle, in `Sources/MoeWeb`.
+  /// Files of the static site besides the bundle, in `Sources/MoeWeb` (installed into `share/moekit/web` with the
+  /// node scripts `run-node.mjs` and `bench-node.mjs`: see the Makefile's WEB_FILES).
   public static let siteFiles = ["index.html", "app.js", "style.css", "npy.js", "moe.js", "kernels.wasm", "runner.html", "runner.js"]
-
-  /// Scripts beside them that `moe` runs in node (`run --runtime wasm`, `bench --runtime wasm`); installed too.
-  public static let nodeScripts = ["run-node.mjs", "bench-node.mjs"]
 
   /// The folder holding them: `$MOE_WEB_DIR`, else `share/moekit/web` of an installed `moe`, else the checkout's
   /// `Sources/MoeWeb` for a binary built in the checkout (see `InstallLayout`).

@@ -57,6 +57,7 @@ ROOT="$root" WORK="$work" VENV_PYTHON="$venv_python" "${ns[@]}" bash -euo pipefa
 
   "$moe" run m.moe --input "$WORK/fx/z_b1.npy" --runtime wasm -o wasm.npy || fail "run --runtime wasm"
   "$moe" verify m.moe --runtimes native,wasm >verify.out 2>&1 || fail "verify native,wasm: $(cat verify.out)"
+  "$moe" bench m.moe --runtime wasm --runs 1 >bench.out 2>&1 || fail "bench --runtime wasm: $(cat bench.out)"
 
   # No Python with the packages: one line naming exactly what the chainer runtime needs.
   expect="the chainer runtime needs a Python with chainer==7.8.1, numpy<2, h5py"
