@@ -70,7 +70,8 @@ final class ServeTests: XCTestCase {
   }
 
   /// Sends `request` raw over loopback and reads until the server closes (at most `timeout` s).
-  func raw(_ port: Int, _ request: Data, timeout: Int = 5) throws -> (response: Data, closed: Bool, seconds: Double) {
+  /// With `pieces` > 1 the request is sent in that many parts with pauses between (a head split across reads).
+  func raw(_ port: Int, _ request: Data, timeout: Int = 5, pieces: Int = 1) throws -> (response: Data, closed: Bool, seconds: Double) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     XCTAssertGreaterThanOrEqual(fd, 0)
     defer { close(fd) }
@@ -84,7 +85,12 @@ final class ServeTests: XCTestCase {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     let start = Date()
     // The server may answer (and stop reading) before the whole request is sent: ignore send errors.
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    let step = max(1, (request.count + pieces - 1) / pieces)
+    for start in stride(from: 0, to: request.count, by: step) {
+      let part = request.subdata(in: start..<min(request.count, start + step))
+      _ = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      if pieces > 1 { usleep(2_000) }
+    }
     var response = Data()
     var buffer = [UInt8](repeating: 0, count: 65536)
     var closed = false
@@ -177,8 +183,12 @@ final class ServeTests: XCTestCase {
     let fields = (0..<2000).map { "X-Filler-\($0): \(String(repeating: "b", count: 20))\r\n" }.joined()
     XCTAssertEqual(parse(try raw(s.port, request("GET / HTTP/1.1\r\nHost: x\r\n\(fields)\r\n")).response).status, 431)
     XCTAssertEqual(parse(try raw(s.port, request("GET / HTTP/2.0\r\nHost: x\r\n\r\n")).response).status, 505)
-    // Still serving after all that.
+    // Still serving after all that; a head arriving byte by byte, and one with bare LF line ends, are read whole.
     XCTAssertEqual(parse(try raw(s.port, request("GET / HTTP/1.0\r\n\r\n")).response).status, 200)
+    let index = try Data(contentsOf: Self.site.appendingPathComponent("index.html"))
+    let slow = "GET /index.html HTTP/1.1\r\nHost: x\r\nUser-Agent: slow\r\n\r\n"
+    XCTAssertEqual(parse(try raw(s.port, request(slow), pieces: slow.utf8.count).response).body, index)
+    XCTAssertEqual(parse(try raw(s.port, request("GET /index.html HTTP/1.1\nHost: x\n\n")).response).body, index)
   }
 
   func testSymlinkOutOfRootAndHiddenFilesRefused() throws {
