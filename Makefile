@@ -7,7 +7,7 @@ PY         := Converters/py
 APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build wasm test test-swift test-python test-web demo bench bench-size bench-web clean
+.PHONY: all deps apt venv build wasm test test-swift test-python test-web test-install install install-venv demo bench bench-size bench-web clean
 
 all: build
 
@@ -28,7 +28,7 @@ venv: apt
 build: apt
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 
-test: deps build wasm test-python test-swift test-web
+test: deps build wasm test-python test-swift test-web test-install
 
 test-swift:
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
@@ -65,6 +65,39 @@ bench-size: deps build
 	@mkdir -p $(DEMO_DIR)
 	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
 	$(PY) Converters/bench_size.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz
+
+# The tool and everything it reads at run time: PREFIX/bin/moe, PREFIX/share/moekit/{web,Converters} and (unless
+# INSTALL_VENV=no) PREFIX/share/moekit/venv with Converters/requirements.txt for the chainer/onnxruntime runtimes.
+# The installed moe finds these from its own path and never reads the checkout. Installs the built $(BIN) as is
+# (run `make build` first to refresh it; it is built only when missing).
+PREFIX       ?= /usr/local
+SHARE_DIR     = $(DESTDIR)$(PREFIX)/share/moekit
+INSTALL_VENV ?= yes
+WEB_FILES    := index.html app.js style.css npy.js moe.js kernels.wasm runner.html runner.js run-node.mjs bench-node.mjs
+
+$(BIN):
+	$(MAKE) build
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE_DIR)/web $(SHARE_DIR)/Converters/chainer $(SHARE_DIR)/Converters/onnx
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/moe
+	install -m 644 $(addprefix Sources/MoeWeb/,$(WEB_FILES)) $(SHARE_DIR)/web/
+	install -m 644 Converters/chainer/*.py $(SHARE_DIR)/Converters/chainer/
+	install -m 644 Converters/onnx/*.py $(SHARE_DIR)/Converters/onnx/
+	install -m 644 Converters/requirements.txt $(SHARE_DIR)/Converters/
+	install -m 755 Converters/setup_venv.sh $(SHARE_DIR)/Converters/
+	@if [ "$(INSTALL_VENV)" = yes ]; then $(MAKE) --no-print-directory install-venv; \
+	else echo "install: no venv (INSTALL_VENV=$(INSTALL_VENV)); verify's chainer/onnxruntime runtimes use --python or MOE_PYTHON"; fi
+	@echo "install: $(DESTDIR)$(PREFIX)/bin/moe and $(SHARE_DIR)"
+
+# The Python of moe verify's drivers: PREFIX/share/moekit/venv with the pinned Converters/requirements.txt.
+install-venv:
+	MOE_VENV=$(SHARE_DIR)/venv Converters/setup_venv.sh
+
+# make install into a temp PREFIX, then the installed moe, run from outside the checkout with the checkout's
+# Sources/MoeWeb and Converters hidden: export-site, serve, run/bench --runtime wasm, verify (see the script).
+test-install: build wasm venv
+	Tests/install/relocatable.sh
 
 clean:
 	rm -rf .build $(DEMO_DIR)

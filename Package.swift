@@ -21,7 +21,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
-    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -42,7 +41,7 @@ let package = Package(
     .target(name: "MoeKernels"),
     .target(name: "MoeAutodiff", dependencies: ["MoeIR"]),
     .target(name: "MoeTraining", dependencies: ["MoeIR", "MoeAutodiff", "MoeRuntime", "MoeModels", "MoeFormats"]),
-    .target(name: "MoeSite", dependencies: ["MoeFormats", .product(name: "FlyingFox", package: "FlyingFox")]),
+    .target(name: "MoeSite", dependencies: ["MoeFormats"]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
     .target(name: "MoeImageShim", dependencies: ["CPNG", "CJPEG"], path: "Sources/MoeImageShim"),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Creates/updates the repo-root .venv with the pinned Converters/requirements.txt (idempotent, stamp-checked).
+# Creates/updates the repo-root .venv (or $MOE_VENV, e.g. an installed share/moekit/venv) with the pinned Converters/requirements.txt (idempotent, stamp-checked).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-venv="$root/.venv"
+venv="${MOE_VENV:-$root/.venv}"
 req="$here/requirements.txt"
 stamp="$venv/.moekit-stamp"
 python="${PYTHON:-python3}"

@@ -15,13 +15,14 @@ public enum Subprocess {
     public var errorText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
   }
 
-  /// Runs `executable ARGS` (in `cwd` when given) with stdin closed. Both pipes are read while the child runs, so a
-  /// chatty child cannot block on a full pipe.
-  public static func run(_ executable: URL, _ arguments: [String], cwd: URL? = nil) throws -> Result {
+  /// Runs `executable ARGS` (in `cwd` when given, with `environment` set on top of this process's) with stdin
+  /// closed. Both pipes are read while the child runs, so a chatty child cannot block on a full pipe.
+  public static func run(_ executable: URL, _ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws -> Result {
     let p = Process()
     p.executableURL = executable
     p.arguments = arguments
     if let cwd { p.currentDirectoryURL = cwd }
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

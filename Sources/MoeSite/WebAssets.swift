@@ -11,16 +11,17 @@ public struct SiteError: Error, CustomStringConvertible {
 
 /// The web runtime's files.
 public enum WebAssets {
-  /// Files of the static site besides the bundle, in `Sources/MoeWeb`.
+  /// Files of the static site besides the bundle, in `Sources/MoeWeb` (installed into `share/moekit/web` with the
+  /// node scripts `run-node.mjs` and `bench-node.mjs`: see the Makefile's WEB_FILES).
   public static let siteFiles = ["index.html", "app.js", "style.css", "npy.js", "moe.js", "kernels.wasm", "runner.html", "runner.js"]
 
-  /// The folder holding them: `$MOE_WEB_DIR`, else the checkout's `Sources/MoeWeb`.
+  /// The folder holding them: `$MOE_WEB_DIR`, else `share/moekit/web` of an installed `moe`, else the checkout's
+  /// `Sources/MoeWeb` for a binary built in the checkout (see `InstallLayout`).
   public static func directory() throws -> URL {
-    var candidates: [URL] = []
-    if let env = ProcessInfo.processInfo.environment["MOE_WEB_DIR"] { candidates.append(URL(fileURLWithPath: env)) }
-    candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("MoeWeb"))
-    for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("moe.js").path) { return c }
-    throw SiteError("web runtime files not found (looked in \(candidates.map(\.path).joined(separator: ", "))); set MOE_WEB_DIR to the folder holding moe.js and kernels.wasm")
+    let (found, searched) = InstallLayout.locate(env: "MOE_WEB_DIR", installed: "web", inCheckout: "Sources/MoeWeb", marker: "moe.js")
+    if let found { return found }
+    let looked = searched.isEmpty ? "no share/moekit beside \(InstallLayout.executable.path)" : "looked in \(searched.map(\.path).joined(separator: ", "))"
+    throw SiteError("web runtime files not found (\(looked)); run `make install`, or set MOE_WEB_DIR to the folder holding moe.js and kernels.wasm")
   }
 
   /// Writes the static site into `dir`: the page, moe.js, kernels.wasm and `bundle` as `model.moe`.

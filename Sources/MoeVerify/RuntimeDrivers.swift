@@ -180,7 +180,7 @@ public enum RuntimeDrivers {
       args.append(f.path)
     }
     let start = Date()
-    try Python.run(args)
+    try Python.run(args, needs: .chainer)
     let (listed, version) = try readManifest(work.appendingPathComponent("out"))
     guard listed.count == graph.outputs.count else {
       throw VerifyError("chainer: the reference model returns \(listed.count) output(s), the graph has \(graph.outputs.count)")
@@ -205,7 +205,7 @@ public enum RuntimeDrivers {
       args.append("\(v.name)=\(f.path)")
     }
     let start = Date()
-    try Python.run(args)
+    try Python.run(args, needs: .onnxruntime)
     let (listed, version) = try readManifest(work.appendingPathComponent("out"))
     var all: [String: Tensor] = [:]
     for (name, t) in listed { all[name] = t }

@@ -57,6 +57,9 @@ struct Verify: AsyncParsableCommand {
   @Option(parsing: .unconditional, help: "OpenBLAS threads of the native runtime.")
   var threads: Int = 2
 
+  @Option(help: "Python of the chainer and onnxruntime drivers (default: $MOE_PYTHON, else the installed venv).")
+  var python: String?
+
   @OptionGroup var model: ModelOptions
   @OptionGroup var optimization: OptimizeOptions
   @OptionGroup var inputOptions: InputOptions
@@ -84,6 +87,7 @@ struct Verify: AsyncParsableCommand {
   }
 
   func run() async throws {
+    Python.interpreterOverride = python
     let url = URL(fileURLWithPath: modelPath)
     let imported = try model.load(modelPath)
     var g = imported.graph
