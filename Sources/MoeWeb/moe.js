@@ -471,7 +471,7 @@ function parseIR(text) {
 
 /** Checks op name, output count and attribute names of a node. */
 function checkNode(node) {
-  const allowed = OPS[node.op];
+  const allowed = Object.hasOwn(OPS, node.op) ? OPS[node.op] : null;
   if (!allowed) throw new Error(`unsupported op '${node.op}' in node '${node.name}'`);
   const fusable = node.op === 'linear' || node.op === 'conv2d' || node.op === 'conv_transpose2d';
   for (const k of Object.keys(node.attrs)) {
@@ -1199,7 +1199,7 @@ function lowerTensorOp(rt, node, s, fail, ints, arity) {
     s.slice(1).forEach((p, k) => { if (!same(p, [xs[1]])) fail(`${names[k]} is ${fmt(p)}, expected [${xs[1]}]`); });
     return xs[1];
   };
-  if (op in ACT) { arity(1); return pointwise((i, o) => x.moe_unary(ACT[op], i, o, n, 0)); }
+  if (Object.hasOwn(ACT, op)) { arity(1); return pointwise((i, o) => x.moe_unary(ACT[op], i, o, n, 0)); }
   switch (op) {
     case 'cast': {
       arity(1);
