@@ -1204,8 +1204,7 @@ function lowerTensorOp(rt, node, s, fail, ints, arity) {
     case 'cast': {
       arity(1);
       const to = word('to', DTYPES);
-      if (to === 'f16') fail('cast to f16 is not supported by the web runtime');
-      const code = to === 'bool' ? 14 : to[0] === 'f' ? 0 : 15;
+      const code = to === 'bool' ? 14 : to === 'f16' ? 16 : to[0] === 'f' ? 0 : 15;
       return pointwise((i, o) => x.moe_unary(code, i, o, n, 0));
     }
     case 'clip': {

@@ -115,6 +115,9 @@ final class ElementwiseKernelTests: XCTestCase {
     var signs = x.data
     signs[0] = 0
     signs[1] = -0.0
+    // Around the half range: subnormal halves, ties, the largest finite half and overflow.
+    let halfEdges: [Float] = [6e-8, 3e-8, 1e-5, 6.1e-5, 1.00048828125, 1.000732421875, 2049, 2051, 65504, 65519, 65520, 1e6, .infinity]
+    let halves = Tensor(shape: [x.count + 2 * halfEdges.count], data: x.data.map { $0 * 1000 } + halfEdges + halfEdges.map { -$0 })
     let cases: [(Int32, Op, Tensor)] = [
       (6, .unary(.neg), x), (7, .unary(.exp), x), (8, .unary(.log), positive), (9, .unary(.sqrt), positive),
       (10, .unary(.reciprocal), positive), (11, .unary(.abs), x), (12, .unary(.square), x),
@@ -124,6 +127,7 @@ final class ElementwiseKernelTests: XCTestCase {
     for (code, op, input) in cases {
       assertClose(unary(code, input.data), try executor(op, [input]).data, mathTolerance, "\(op)")
     }
+    XCTAssertEqual(unary(16, halves.data), try executor(.cast(.float16), [halves]).data, "cast to f16")
     var y = [Float](repeating: .nan, count: x.count)
     x.data.withUnsafeBufferPointer { xp in
       y.withUnsafeMutableBufferPointer { yp in moe_clip(xp.baseAddress!, yp.baseAddress!, Int32(x.count), -1.5, 0.75) }

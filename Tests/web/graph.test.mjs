@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadGraph } from '../../Sources/MoeWeb/moe.js';
-import { rng } from './helpers.mjs';
+import { halfBits, halfValue, rng } from './helpers.mjs';
 
 const TOL = 1e-5;
 
@@ -68,6 +68,15 @@ test('bool and integer inputs take booleans, bytes and BigInt64 values', async (
     assert.deepEqual(Array.from(out.y.data), [0.5, 2, 2.5, 4]);
     assert.deepEqual(Array.from(out.m.data), [0, 0, 0, 0]);
   }
+});
+
+test('cast to f16 rounds like the binary16 encoder; to i64 truncates; to bool flags non-zeros', async () => {
+  const x = [0, -0.3, 1.00048828125, 1.000732421875, 3.14159, -2.5, 6e-8, 1e-5, 65504, 65519, 65520, -1e6, 7.99];
+  const text = (to) => ['moeir 1', 'graph "c"', `input %x : f32[${x.length}]`, `node "c" %y = cast(%x) {to=${to}}`, 'output %y', ''].join('\n');
+  const run = async (to) => Array.from((await (await loadGraph(text(to))).run({ x: { data: x, shape: [x.length] } })).y.data, (v) => v + 0);
+  assert.deepEqual(await run('f16'), x.map((v) => halfValue(halfBits(v))));
+  assert.deepEqual(await run('i64'), x.map((v) => Math.trunc(Math.fround(v)) + 0));
+  assert.deepEqual(await run('bool'), x.map((v) => (v !== 0 ? 1 : 0)));
 });
 
 test('bad new-op graphs fail naming the node, the attribute or the dtype', async () => {
