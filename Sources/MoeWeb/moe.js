@@ -437,9 +437,7 @@ function parseIR(text) {
       const name = c.value();
       c.expect(':');
       const dtype = c.word();
-      if (word === 'weight' ? dtype !== 'f32' : !DTYPES.includes(dtype)) {
-        c.fail(`${word} '${name}' has dtype ${dtype}; ${word === 'weight' ? 'weights must be f32' : `expected one of ${DTYPES.join(', ')}`}`);
-      }
+      if (!DTYPES.includes(dtype)) c.fail(`${word} '${name}' has dtype ${dtype}; expected one of ${DTYPES.join(', ')}`);
       (word === 'input' ? g.inputs : g.weights).push({ name, dtype, shape: c.dims() });
     } else if (word === 'node') {
       const node = { name: c.string(), outputs: [c.value()], inputs: [], attrs: {} };
