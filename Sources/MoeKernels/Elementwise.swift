@@ -1,6 +1,9 @@
-// Elementwise: activations, fused epilogues, broadcasting add/sub/mul, inference batch norm, depth-to-space.
+// Elementwise: activations and the other pointwise functions, fused epilogues, inference batch norm, depth-to-space.
 
-/// Activation codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus.
+/// Activation (unary) codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus,
+/// 6 neg, 7 exp, 8 log, 9 sqrt, 10 reciprocal, 11 abs, 12 square, 13 sign, 14 cast to bool (x ≠ 0 → 1, else 0),
+/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even).
+/// Epilogues use codes 0…5 only.
 /// Residual codes: 0 none, 1 before (y = act(z + r)), 2 after (y = act(z) + r).
 struct Epilogue {
   var activation: Int32
@@ -27,7 +30,45 @@ func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n:
   case 3: for i in 0..<n { y[i] = moeTanh(y[i]) }
   case 4: for i in 0..<n { y[i] = moeSigmoid(y[i]) }
   case 5: for i in 0..<n { y[i] = moeSoftplus(y[i]) }
+  case 6: map4(y, n) { -$0 }
+  case 7: for i in 0..<n { y[i] = moeExp(y[i]) }
+  case 8: for i in 0..<n { y[i] = moeLog(y[i]) }
+  case 9: for i in 0..<n { y[i] = y[i].squareRoot() }
+  case 10: map4(y, n) { 1 / $0 }
+  case 11: map4(y, n) { $0.replacing(with: -$0, where: $0 .< SIMD4<Float>()) }
+  case 12: map4(y, n) { $0 * $0 }
+  case 13:
+    for i in 0..<n {
+      let v = y[i]
+      y[i] = v > 0 ? 1 : v < 0 ? -1 : v  // ±0 and NaN stay
+    }
+  case 14: for i in 0..<n { y[i] = y[i] != 0 ? 1 : 0 }
+  case 15: for i in 0..<n { y[i] = y[i].rounded(.towardZero) }
+  case 16: for i in 0..<n { y[i] = roundToHalf(y[i]) }
   default: break
+  }
+}
+
+/// x rounded to the nearest binary16 value (ties to even), as a float: ±inf beyond the half range; NaN stays.
+func roundToHalf(_ x: Float) -> Float {
+  if x != x { return x }
+  let e = Int32(bitPattern: (x.bitPattern >> 23) & 0xFF) &- 127
+  if e > 15 { return x < 0 ? -.infinity : .infinity }
+  let ulp = pow2(max(e, -14) &- 10)  // spacing of halves at x's binade (subnormal halves below 2^−14)
+  let y = (x / ulp).rounded(.toNearestOrEven) * ulp
+  return y > 65504 ? .infinity : y < -65504 ? -.infinity : y
+}
+
+/// y = f(y) four lanes at a time (the tail through splatted vectors).
+@inline(__always) func map4(_ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (SIMD4<Float>) -> SIMD4<Float>) {
+  var i = 0
+  while i &+ 4 <= n {
+    store4(f(load4(y + i)), y + i)
+    i &+= 4
+  }
+  while i < n {
+    y[i] = f(SIMD4(repeating: y[i]))[0]
+    i &+= 1
   }
 }
 
@@ -50,7 +91,7 @@ func applyEpilogue(_ e: Epilogue, _ y: UnsafeMutablePointer<Float>, _ r: UnsafeP
   if e.residual == 2, let r { addInPlace(y, r, n) }
 }
 
-/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation code (1…5).
+/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation (unary) code (1…16).
 @_cdecl("moe_unary")
 public func moe_unary(_ op: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int32, _ alpha: Float) {
   let n = Int(n)
@@ -58,38 +99,13 @@ public func moe_unary(_ op: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutable
   activate(op, alpha: alpha, y, n)
 }
 
-/// y = a ∘ b over (outer, channels, inner) for ∘ = add (op 0), sub (1), mul (2). `a` has the full shape; `b` is
-/// full (mode 0), one value per channel (mode 1) or a scalar (mode 2). `swap` 1 computes b ∘ a instead.
-/// `y` may be `a`. General broadcasting is left to the caller (materialise, then mode 0).
-@_cdecl("moe_binary")
-public func moe_binary(
-  _ op: Int32, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-  _ outer: Int32, _ channels: Int32, _ inner: Int32, _ mode: Int32, _ swap: Int32
-) {
-  let outer = Int(outer), channels = Int(channels), inner = Int(inner)
-  let sign: Float = swap == 1 ? -1 : 1  // a − b → −(a − b) = b − a
-  var at = 0
-  for _ in 0..<outer {
-    for c in 0..<channels {
-      let pa = a + at, py = y + at
-      if mode == 0 {
-        let pb = b + at
-        switch op {
-        case 0: for i in 0..<inner { py[i] = pa[i] + pb[i] }
-        case 1: for i in 0..<inner { py[i] = sign * (pa[i] - pb[i]) }
-        default: for i in 0..<inner { py[i] = pa[i] * pb[i] }
-        }
-      } else {
-        let v = mode == 1 ? b[c] : b[0]
-        switch op {
-        case 0: for i in 0..<inner { py[i] = pa[i] + v }
-        case 1: for i in 0..<inner { py[i] = sign * (pa[i] - v) }
-        default: for i in 0..<inner { py[i] = pa[i] * v }
-        }
-      }
-      at &+= inner
-    }
-  }
+/// y = min(max(x, lo), hi) for `n` floats (`y` may be `x`); NaN stays NaN (ONNX Clip, NumPy clip).
+@_cdecl("moe_clip")
+public func moe_clip(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int32, _ lo: Float, _ hi: Float) {
+  let n = Int(n)
+  if UnsafePointer(y) != x { for i in 0..<n { y[i] = x[i] } }
+  let vlo = SIMD4<Float>(repeating: lo), vhi = SIMD4<Float>(repeating: hi)
+  map4(y, n) { v in v.replacing(with: vlo, where: v .< vlo).replacing(with: vhi, where: v .> vhi) }
 }
 
 /// Inference batch norm over axis 1 of (batch, channels, inner): y = (x − mean) / √(var + eps) · gamma + beta.

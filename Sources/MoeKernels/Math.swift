@@ -58,3 +58,47 @@ func moeSoftplus(_ x: Float) -> Float {
   let a = x < 0 ? -x : x
   return (x > 0 ? x : 0) + moeLog1p(moeExp(-a))
 }
+
+/// Natural log, relative error ≲ 1 ulp: x = m · 2^e with m in [√½, √2), log m = 2·atanh((m − 1)/(m + 1)).
+/// log 0 = −inf, log of a negative number or NaN is NaN, log inf = inf.
+func moeLog(_ x: Float) -> Float {
+  if !(x > 0) { return x == 0 ? -.infinity : .nan }
+  if x == .infinity { return x }
+  var bits = x.bitPattern, e: Int32 = -127
+  if bits < 0x0080_0000 {  // subnormal: scale by 2^23 first
+    bits = (x * pow2(23)).bitPattern
+    e = -150
+  }
+  e &+= Int32(bitPattern: (bits >> 23) & 0xFF)
+  var m = Double(Float(bitPattern: (bits & 0x7F_FFFF) | 0x3F80_0000))
+  if m > 1.4142135623730951 {
+    m *= 0.5
+    e &+= 1
+  }
+  let s = (m - 1) / (m + 1), s2 = s * s
+  let p = 2 * s * (1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11))))))
+  return Float(Double(e) * 0.6931471805599453 + p)
+}
+
+/// a^b (NumPy float32 power): integer exponents up to 64 by repeated squaring in double, otherwise e^(b·log|a|)
+/// with the sign of a for odd integer b; a negative base with a fractional exponent is NaN.
+func moePow(_ a: Float, _ b: Float) -> Float {
+  if b == 0 { return 1 }
+  if a != a || b != b { return .nan }
+  let isInteger = b.rounded(.towardZero) == b
+  if isInteger && b >= -64 && b <= 64 {
+    var base = Double(a), n = Int32(b < 0 ? -b : b), r = 1.0
+    while n > 0 {
+      if n & 1 == 1 { r *= base }
+      base *= base
+      n >>= 1
+    }
+    return Float(b < 0 ? 1 / r : r)
+  }
+  if a < 0 && !isInteger { return .nan }
+  let magnitude = a < 0 ? -a : a
+  if magnitude == 0 { return b > 0 ? 0 : .infinity }
+  let y = moeExp(b * moeLog(magnitude))
+  let odd = isInteger && (b / 2).rounded(.towardZero) != b / 2
+  return a < 0 && odd ? -y : y
+}

@@ -54,6 +54,33 @@ export async function load(source, options = {}) {
   return new Model(rt, graph, manifest, weights);
 }
 
+/**
+ * Builds a model from graph text (Formats/ir.md) and its weights, without a bundle (tests, tools holding an IR graph).
+ * @param {string} text the graph text
+ * @param {{weights?: Object<string, {data: Float32Array|number[]}>, wasm?: string|URL|ArrayBuffer|Uint8Array|WebAssembly.Module}} [options]
+ *   `weights` gives every weight the graph declares (float32 values in C order)
+ * @returns {Promise<Model>}
+ * @throws {Error} naming the bad line, the unsupported op, or the weight that is missing or of the wrong size
+ */
+export async function loadGraph(text, options = {}) {
+  const graph = parseIR(text);
+  const rt = new Kernels(await WebAssembly.instantiate(
+    await compileKernels(options.wasm ?? new URL('./kernels.wasm', import.meta.url)), {}));
+  const given = options.weights || {}, weights = new Map();
+  for (const k of Object.keys(given)) {
+    if (!graph.weights.some((w) => w.name === k)) throw new Error(`'${k}' is not a weight of the graph`);
+  }
+  for (const w of graph.weights) {
+    const t = given[w.name], n = prod(w.shape);
+    if (!t || !t.data) throw new Error(`weight '${w.name}' is not given`);
+    if (t.data.length !== n) throw new Error(`weight '${w.name}': ${t.data.length} values, shape ${fmt(w.shape)} needs ${n}`);
+    const ptr = rt.alloc(4 * n);
+    rt.f32().set(asFloats(t.data), ptr >> 2);
+    weights.set(w.name, { ptr, shape: w.shape });
+  }
+  return new Model(rt, graph, {}, weights);
+}
+
 // MARK: bytes
 
 /** Reads a whole source into a Uint8Array, reporting progress; `bundle` reads the total from a bundle header. */
@@ -381,7 +408,21 @@ const OPS = {
   leaky_relu: ['alpha'], reshape: ['shape'], flatten: ['axis'], transpose: ['perm'],
   depth_to_space: ['block_size', 'mode'], concat: ['axis'], slice: ['starts', 'ends', 'axes', 'steps'],
   identity: [], constant: ['value'],
+  batch_norm_training: ['eps'], div: [], pow: [], max: [], min: [], greater: [], less: [], equal: [],
+  neg: [], exp: [], log: [], sqrt: [], reciprocal: [], abs: [], square: [], sign: [],
+  where: [], cast: ['to'], clip: ['min', 'max'], prelu: [], sum_to: [], broadcast_to: [],
+  reduce_sum: ['axes', 'keepdims'], reduce_mean: ['axes', 'keepdims'], reduce_max: ['axes', 'keepdims'],
+  reduce_min: ['axes', 'keepdims'], softmax: ['axis'], log_softmax: ['axis'], instance_norm: ['eps'],
+  group_norm: ['groups', 'eps'], pad: ['mode', 'pads', 'value'],
+  max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'],
+  average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'],
+  global_average_pool: [], global_max_pool: [], resize: ['mode', 'coordinates', 'nearest', 'scales'],
+  space_to_depth: ['block_size'],
 };
+/** Outputs of the ops that define more than one value. */
+const OUTPUTS = { batch_norm_training: 3 };
+/** Element types an input may declare; values of every type travel as float32 (bool as 0/1, integers integral). */
+const DTYPES = ['f32', 'f16', 'f64', 'i64', 'i32', 'i8', 'u8', 'bool'];
 
 /** Parses the IR text of Formats/ir.md into {name, metadata, inputs, weights, nodes, outputs}. */
 function parseIR(text) {
@@ -404,9 +445,9 @@ function parseIR(text) {
     else if (word === 'input' || word === 'weight') {
       const name = c.value();
       c.expect(':');
-      const type = c.word();
-      if (type !== 'f32') c.fail(`${word} '${name}' has dtype ${type}; only f32 is supported`);
-      (word === 'input' ? g.inputs : g.weights).push({ name, shape: c.dims() });
+      const dtype = c.word();
+      if (!DTYPES.includes(dtype)) c.fail(`${word} '${name}' has dtype ${dtype}; expected one of ${DTYPES.join(', ')}`);
+      (word === 'input' ? g.inputs : g.weights).push({ name, dtype, shape: c.dims() });
     } else if (word === 'node') {
       const node = { name: c.string(), outputs: [c.value()], inputs: [], attrs: {} };
       while (c.eat(',')) node.outputs.push(c.value());
@@ -437,7 +478,7 @@ function parseIR(text) {
 
 /** Checks op name, output count and attribute names of a node. */
 function checkNode(node) {
-  const allowed = OPS[node.op];
+  const allowed = Object.hasOwn(OPS, node.op) ? OPS[node.op] : null;
   if (!allowed) throw new Error(`unsupported op '${node.op}' in node '${node.name}'`);
   const fusable = node.op === 'linear' || node.op === 'conv2d' || node.op === 'conv_transpose2d';
   for (const k of Object.keys(node.attrs)) {
@@ -448,7 +489,10 @@ function checkNode(node) {
   for (const k of allowed) {
     if (!(k in node.attrs)) throw new Error(`node '${node.name}' (${node.op}): missing attribute '${k}'`);
   }
-  if (node.outputs.length !== 1) throw new Error(`node '${node.name}' (${node.op}): expected one output`);
+  const outputs = OUTPUTS[node.op] || 1;
+  if (node.outputs.length !== outputs) {
+    throw new Error(`node '${node.name}' (${node.op}): expected ${outputs} output${outputs > 1 ? 's' : ''}, got ${node.outputs.length}`);
+  }
 }
 
 /** A position in one line of IR text. */
@@ -501,9 +545,24 @@ class Cursor {
     this.expect(']');
     return out;
   }
+  /** An attribute list: numbers (integers or floats) and words. */
+  list() {
+    this.expect('[');
+    const out = [];
+    if (this.eat(']')) return out;
+    do {
+      this.ws();
+      const m = /^[^,\]\s]+/.exec(this.s.slice(this.i));
+      if (!m) this.fail(`expected a list element at column ${this.i + 1}`);
+      this.i += m[0].length;
+      out.push(/^[A-Za-z_]\w*$/.test(m[0]) && !/^(inf|nan)$/.test(m[0]) ? m[0] : parseNumber(m[0]));
+    } while (this.eat(','));
+    this.expect(']');
+    return out;
+  }
   attribute() {
     this.ws();
-    if (this.s[this.i] === '[') return this.dims();
+    if (this.s[this.i] === '[') return this.list();
     if (this.s.startsWith('f32[', this.i)) {
       this.i += 3;
       const shape = this.dims();
@@ -598,7 +657,8 @@ class Model {
 
   /**
    * Runs the graph.
-   * @param {Object<string, {data: Float32Array|number[], shape: number[]}>} feeds one entry per graph input
+   * @param {Object<string, {data: Float32Array|number[]|boolean[]|Uint8Array|BigInt64Array, shape: number[]}>} feeds
+   *   one entry per graph input (any numeric typed array; bool and integer inputs travel as float32)
    * @returns {Promise<Object<string, {data: Float32Array, shape: number[]}>>} one entry per graph output
    * @throws {Error} naming the input that is missing, unknown or of the wrong shape
    */
@@ -636,7 +696,7 @@ class Model {
       this.plan.key = key;
     }
     const p = this.plan;
-    for (const v of this.graph.inputs) this.rt.f32().set(feeds[v.name].data, p.ptr(v.name) >> 2);
+    for (const v of this.graph.inputs) this.rt.f32().set(asFloats(feeds[v.name].data), p.ptr(v.name) >> 2);
     for (const step of p.steps) step();
     const out = {};
     for (const name of this.graph.outputs) {
@@ -648,6 +708,13 @@ class Model {
 
   /** Bytes of wasm memory (weights, activations, scratch). */
   get memoryBytes() { return this.rt.x.memory.buffer.byteLength; }
+}
+
+/** Input data as something Float32Array.set takes: BigInt and boolean arrays become numbers. */
+function asFloats(data) {
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float32Array.from(data, Number);
+  if (Array.isArray(data) && data.some((v) => typeof v !== 'number')) return Float32Array.from(data, Number);
+  return data;
 }
 
 // MARK: plan
@@ -685,6 +752,11 @@ function buildPlan(model, inputShapes) {
     const out = node.outputs[0];
     shapes.set(out, op.shape);
     const last = Math.max(t, lastUse.get(out) ?? t);
+    (op.extra || []).forEach((shape, k) => {
+      const v = node.outputs[k + 1];
+      shapes.set(v, shape);
+      slot.set(v, fresh(prod(shape), t, Math.max(t, lastUse.get(v) ?? t)));
+    });
     let s;
     if (op.constant) s = -1;
     else if (op.alias) {
@@ -713,7 +785,7 @@ function buildPlan(model, inputShapes) {
     return s < 0 ? fixed.get(name) : arena + 4 * offsets[s];
   };
   const steps = lowered.map(({ op, node, scratch }) =>
-    op.bind(node.inputs.map(ptr), ptr(node.outputs[0]), scratch === null ? 0 : arena + 4 * offsets[scratch]));
+    op.bind(node.inputs.map(ptr), ptr(node.outputs[0]), scratch === null ? 0 : arena + 4 * offsets[scratch], node.outputs.map(ptr)));
   return { shapes, steps, ptr, arenaBytes };
 }
 
@@ -742,7 +814,13 @@ function placeBuffers(requests) {
 
 // MARK: ops
 
-const ACT = { relu: 1, leaky_relu: 2, tanh: 3, sigmoid: 4, softplus: 5 };
+/** Unary codes of the wasm ABI (moe_unary; codes 1…5 are also the fused activations). */
+const ACT = {
+  relu: 1, leaky_relu: 2, tanh: 3, sigmoid: 4, softplus: 5, neg: 6, exp: 7, log: 8, sqrt: 9, reciprocal: 10,
+  abs: 11, square: 12, sign: 13,
+};
+/** Binary codes of the wasm ABI (moe_binary). */
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, greater: 7, less: 8, equal: 9, prelu: 10 };
 const int = (v, what) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new Error(`${what} must be an integer, got '${v}'`);
@@ -822,14 +900,15 @@ function sliceRange(dim, start, end, step) {
 }
 
 /**
- * Lowers one node for concrete input shapes: returns {shape, scratch (floats), alias?, inPlace?, bind(ins, out, scratch)}
- * where bind returns the closure that runs it.
+ * Lowers one node for concrete input shapes: returns {shape, extra?, scratch (floats), alias?, inPlace?,
+ * bind(ins, out, scratch, outs)} where bind returns the closure that runs it; `extra` lists the shapes of the outputs
+ * after the first (multi-output ops), whose addresses `outs` holds.
  */
 function lowerNode(rt, node, s) {
   const x = rt.x, a = node.attrs, at = `node '${node.name}' (${node.op})`;
   const fail = (m) => { throw new Error(`${at}: ${m}`); };
   const arity = (lo, hi = lo) => { if (s.length < lo || s.length > hi) fail(`expected ${lo === hi ? lo : `${lo}–${hi}`} inputs, got ${s.length}`); };
-  const ints = (k) => { const v = a[k]; if (!Array.isArray(v) || v.some((d) => typeof d !== 'number')) fail(`attribute '${k}' must be an integer list`); return v; };
+  const ints = (k) => { const v = a[k]; if (!Array.isArray(v) || !v.every(Number.isInteger)) fail(`attribute '${k}' must be an integer list`); return v; };
   const unary = (code, alpha = 0) => ({
     shape: s[0], scratch: 0, inPlace: [0],
     bind: ([i], o) => () => x.moe_unary(code, i, o, prod(s[0]), alpha),
@@ -867,6 +946,8 @@ function lowerNode(rt, node, s) {
       };
     }
     case 'add': case 'sub': case 'mul': arity(2); return lowerBinary(rt, node, s, fail);
+    case 'div': case 'pow': case 'max': case 'min': case 'greater': case 'less': case 'equal': case 'prelu':
+      arity(2); return lowerBinary(rt, node, s, fail);
     case 'depth_to_space': {
       arity(1);
       const b = int(a.block_size, `${at} block_size`), mode = a.mode === 'DCR' ? 0 : a.mode === 'CRD' ? 1 : fail('mode must be DCR or CRD');
@@ -936,51 +1017,19 @@ function lowerNode(rt, node, s) {
         },
       };
     }
-    default: return fail('unsupported op');
+    default: return lowerTensorOp(rt, node, s, fail, ints, arity);
   }
 }
 
-/** add/sub/mul: same shape, per-channel or scalar operands in wasm; anything else broadcast in JS first. */
+/** The binary family and PReLU on moe_binary with NumPy broadcasting (see Sources/MoeKernels/Broadcast.swift). */
 function lowerBinary(rt, node, s, fail) {
-  const op = { add: 0, sub: 1, mul: 2 }[node.op];
   const y = broadcastShape(s[0], s[1]);
   if (!y) fail(`shapes ${fmt(s[0])} and ${fmt(s[1])} do not broadcast`);
-  const n = prod(y);
-  /** (outer, channels, inner, mode) of an operand against y, or null. */
-  const classify = (p) => {
-    const q = [...new Array(y.length - p.length).fill(1), ...p];
-    if (same(q, y)) return [1, 1, n, 0];
-    if (prod(q) === 1) return [1, 1, n, 2];
-    const axes = q.map((d, i) => (d !== 1 ? i : -1)).filter((i) => i >= 0);
-    if (axes.length === 1 && q[axes[0]] === y[axes[0]]) {
-      const d = axes[0];
-      return [prod(y.slice(0, d)), y[d], prod(y.slice(d + 1)), 1];
-    }
-    return null;
-  };
-  const ca = classify(s[0]), cb = classify(s[1]);
-  const full = (c) => c && c[3] === 0;
-  let plan;
-  if (full(ca) && cb) plan = { swap: 0, other: cb, matA: false, matB: false };
-  else if (full(cb) && ca) plan = { swap: 1, other: ca, matA: false, matB: false };
-  else plan = { swap: 0, other: full(cb) ? cb : null, matA: true, matB: !full(cb) };
-  const temps = (plan.matA ? align(n) : 0) + (plan.matB ? align(n) : 0);
-  const materialize = (f, src, shape, dst) => gather(f, src >> 2, y, broadcastStrides(shape, y), f, dst >> 2);
+  if (node.op === 'prelu' && !same(y, s[0])) fail(`slope ${fmt(s[1])} does not broadcast to ${fmt(s[0])}`);
+  const g = rt.copyIn(stridedGeometry(y, s, fail)), code = BINARY[node.op];
   return {
-    shape: y, scratch: temps, inPlace: [0, 1].filter((k) => same(s[k], y)),
-    bind: ([pa, pb], o, scratch) => {
-      let full = plan.swap ? pb : pa, other = plan.swap ? pa : pb;
-      const c = plan.other || [1, 1, n, 0];
-      return () => {
-        if (plan.matA) {
-          const f = rt.f32();
-          materialize(f, pa, s[0], scratch);
-          full = scratch;
-          if (plan.matB) { materialize(f, pb, s[1], scratch + 4 * align(n)); other = scratch + 4 * align(n); }
-        }
-        rt.x.moe_binary(op, full, other, o, c[0], c[1], c[2], c[3], plan.swap);
-      };
-    },
+    shape: y, scratch: 0, inPlace: [0, 1].filter((k) => same(s[k], y)),
+    bind: ([pa, pb], o) => () => rt.x.moe_binary(code, pa, pb, o, g),
   };
 }
 
@@ -1071,4 +1120,223 @@ function lowerMatmul(rt, node, s, fail) {
     shape: [...batch, m, n], scratch: x.moe_matmul_scratch(m, k, n),
     bind: ([pa, pb], o, sc) => () => offsets.forEach(([oa, ob], i) => x.moe_matmul(pa + 4 * oa, pb + 4 * ob, o + 4 * i * m * n, m, k, n, sc)),
   };
+}
+
+// MARK: tensor ops (reductions, normalizations, padding, pooling, resize, the pointwise family)
+
+/**
+ * Int32 StridedGeometry of Sources/MoeKernels/Broadcast.swift: `extents` (the contiguous output, or the input of a
+ * reduction) with one stride set per operand; axes of extent 1 dropped and contiguous runs merged.
+ */
+function mergedGeometry(extents, strideSets, fail) {
+  const dims = [], sets = strideSets.map(() => []);
+  extents.forEach((n, d) => {
+    if (n === 1) return;
+    const p = dims.length - 1;
+    if (p >= 0 && strideSets.every((st, k) => sets[k][p] === st[d] * n)) {
+      dims[p] *= n;
+      strideSets.forEach((st, k) => { sets[k][p] = st[d]; });
+    } else {
+      dims.push(n);
+      strideSets.forEach((st, k) => sets[k].push(st[d]));
+    }
+  });
+  if (!dims.length) { dims.push(1); sets.forEach((st) => st.push(0)); }
+  if (dims.length > 8) fail(`${dims.length} axes remain after merging (the kernels take at most 8)`);
+  return Int32Array.from([dims.length, ...dims, ...sets.flat()]);
+}
+
+/** The geometry of operands of `shapes` broadcast to `y`. */
+const stridedGeometry = (y, shapes, fail) => mergedGeometry(y, shapes.map((p) => broadcastStrides(p, y)), fail);
+
+/** A reduction of x (shape xs) into `shape`, the input's element i adding into output Σ idx_d · outStrides_d. */
+function lowerReduce(rt, code, xs, outStrides, shape, fail) {
+  const g = rt.copyIn(mergedGeometry(xs, [outStrides], fail)), count = prod(shape);
+  return { shape, scratch: 2 * count, bind: ([i], o, sc) => () => rt.x.moe_reduce(code, i, o, g, count, sc) };
+}
+
+/** Output extent of a pooling window along one axis (ONNX rules; with ceil_mode the last window starts inside). */
+function pooledExtent(n, k, s, pb, pe, d, ceil) {
+  const room = n + pb + pe - (d * (k - 1) + 1);
+  if (room < 0) return 0;
+  let out = (ceil ? Math.ceil(room / s) : Math.floor(room / s)) + 1;
+  if (ceil && (out - 1) * s >= n + pb) out--;
+  return out;
+}
+
+/** Resize taps of one axis: per output index the two source indices and the weight of the second (nearest: 0). */
+function resizeTaps(mode, coords, nearest, n, out, scale, idx, w) {
+  for (let o = 0; o < out; o++) {
+    let c = coords === 'asymmetric' ? o / scale : coords === 'align_corners' ? (out > 1 ? (o * (n - 1)) / (out - 1) : 0)
+      : coords === 'pytorch_half_pixel' && out <= 1 ? 0 : (o + 0.5) / scale - 0.5;
+    if (mode === 'nearest') {
+      const f = Math.floor(c), tie = c - f === 0.5;
+      let i = nearest === 'floor' ? f : nearest === 'ceil' ? Math.ceil(c) : tie ? (nearest === 'round_prefer_ceil' ? f + 1 : f) : Math.round(c);
+      i = Math.min(Math.max(i, 0), n - 1);
+      idx.push(i, i);
+      w.push(0);
+    } else {
+      c = Math.min(Math.max(c, 0), n - 1);
+      const i0 = Math.floor(c);
+      idx.push(i0, Math.min(i0 + 1, n - 1));
+      w.push(c - i0);
+    }
+  }
+}
+
+const COORDINATES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const NEAREST = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+const PAD_MODES = ['constant', 'reflect', 'edge'];
+const REDUCE = { reduce_sum: 0, reduce_mean: 1, reduce_max: 2, reduce_min: 3 };
+
+/** Lowers the ops lowerNode leaves to this family (the kernels are in Sources/MoeKernels). */
+function lowerTensorOp(rt, node, s, fail, ints, arity) {
+  const x = rt.x, a = node.attrs, at = `node '${node.name}' (${node.op})`, op = node.op;
+  const n = s.length ? prod(s[0]) : 0;
+  const pointwise = (run) => ({ shape: s[0], scratch: 0, inPlace: [0], bind: ([i], o) => () => run(i, o) });
+  const axisOf = (v, rank) => {
+    const ax = int(v, `${at} axis`), d = ax < 0 ? ax + rank : ax;
+    if (d < 0 || d >= rank) fail(`axis ${ax} out of range for rank ${rank}`);
+    return d;
+  };
+  const flag = (k) => { const v = int(a[k], `${at} ${k}`); if (v !== 0 && v !== 1) fail(`attribute '${k}' must be 0 or 1`); return v; };
+  const word = (k, choices) => { if (!choices.includes(a[k])) fail(`attribute '${k}' must be one of ${choices.join(', ')}`); return a[k]; };
+  const channels = (xs, rank, names) => {
+    if (xs.length < rank) fail(`input must have rank ≥ ${rank}, got ${fmt(xs)}`);
+    s.slice(1).forEach((p, k) => { if (!same(p, [xs[1]])) fail(`${names[k]} is ${fmt(p)}, expected [${xs[1]}]`); });
+    return xs[1];
+  };
+  if (Object.hasOwn(ACT, op)) { arity(1); return pointwise((i, o) => x.moe_unary(ACT[op], i, o, n, 0)); }
+  switch (op) {
+    case 'cast': {
+      arity(1);
+      const to = word('to', DTYPES);
+      const code = to === 'bool' ? 14 : to === 'f16' ? 16 : to[0] === 'f' ? 0 : 15;
+      return pointwise((i, o) => x.moe_unary(code, i, o, n, 0));
+    }
+    case 'clip': {
+      arity(1);
+      const lo = num(a.min, `${at} min`), hi = num(a.max, `${at} max`);
+      if (!(lo <= hi)) fail(`min ${lo} > max ${hi}`);
+      return pointwise((i, o) => x.moe_clip(i, o, n, lo, hi));
+    }
+    case 'where': {
+      arity(3);
+      const ab = broadcastShape(s[1], s[2]), y = ab && broadcastShape(s[0], ab);
+      if (!y) fail(`shapes ${s.map(fmt).join(', ')} do not broadcast`);
+      const g = rt.copyIn(stridedGeometry(y, s, fail));
+      return { shape: y, scratch: 0, inPlace: [0, 1, 2].filter((k) => same(s[k], y)), bind: ([c, p, q], o) => () => x.moe_where(c, p, q, o, g) };
+    }
+    case 'reduce_sum': case 'reduce_mean': case 'reduce_max': case 'reduce_min': {
+      arity(1);
+      const xs = s[0], list = ints('axes'), keep = flag('keepdims');
+      const axes = list.length ? list.map((v) => axisOf(v, xs.length)) : xs.map((_, i) => i);
+      if (new Set(axes).size !== axes.length) fail(`axes ${fmt(list)} repeat an axis`);
+      const kept = xs.filter((_, i) => !axes.includes(i)), ks = broadcastStrides(kept, kept);
+      let k = 0;
+      const outStrides = xs.map((_, i) => (axes.includes(i) ? 0 : ks[k++]));
+      return lowerReduce(rt, REDUCE[op], xs, outStrides, keep ? xs.map((d, i) => (axes.includes(i) ? 1 : d)) : kept, fail);
+    }
+    case 'sum_to': case 'broadcast_to': {
+      arity(2);
+      const [xs, like] = s, to = op === 'sum_to' ? xs : like;
+      if (!same(broadcastShape(xs, like) || [], to)) fail(`${fmt(op === 'sum_to' ? like : xs)} does not broadcast to ${fmt(to)}`);
+      if (op === 'broadcast_to') {
+        const st = broadcastStrides(xs, like);
+        return { shape: like, scratch: 0, bind: ([i], o) => () => { const f = rt.f32(); gather(f, i >> 2, like, st, f, o >> 2); } };
+      }
+      const ls = broadcastStrides(like, like), lead = xs.length - like.length;
+      return lowerReduce(rt, 0, xs, xs.map((d, i) => (i < lead ? 0 : ls[i - lead])), like, fail);
+    }
+    case 'softmax': case 'log_softmax': {
+      arity(1);
+      const d = axisOf(a.axis, s[0].length), outer = prod(s[0].slice(0, d)), inner = prod(s[0].slice(d + 1));
+      return pointwise((i, o) => x.moe_softmax(i, o, outer, s[0][d], inner, op === 'log_softmax' ? 1 : 0));
+    }
+    case 'instance_norm': case 'group_norm': {
+      arity(3);
+      const xs = s[0], c = channels(xs, 3, ['scale', 'bias']), eps = num(a.eps, `${at} eps`);
+      const groups = op === 'group_norm' ? int(a.groups, `${at} groups`) : c;
+      if (!(groups >= 1) || c % groups) fail(`groups ${groups} must divide the ${c} channels`);
+      const inner = prod(xs.slice(2));
+      return { shape: xs, scratch: 0, inPlace: [0], bind: ([i, sc, b], o) => () => x.moe_group_norm(i, sc, b, o, xs[0], c, inner, groups, eps) };
+    }
+    case 'batch_norm_training': {
+      arity(3);
+      const xs = s[0], c = channels(xs, 2, ['gamma', 'beta']), eps = num(a.eps, `${at} eps`), inner = prod(xs.slice(2));
+      return {
+        shape: xs, extra: [[c], [c]], scratch: 0, inPlace: [0],
+        bind: ([i, g, b], o, _, outs) => () => x.moe_batch_norm_training(i, g, b, o, outs[1], outs[2], xs[0], c, inner, eps),
+      };
+    }
+    case 'pad': return lowerPad(rt, s, fail, ints, word('mode', PAD_MODES), num(a.value, `${at} value`));
+    case 'max_pool': case 'average_pool': {
+      arity(1);
+      const xs = s[0], [k, st, p, dl] = ['kernel', 'strides', 'pads', 'dilations'].map(ints);
+      const ceil = flag('ceil_mode'), include = op === 'average_pool' ? flag('count_include_pad') : 0;
+      if (xs.length !== 4) fail(`input must be 4-D, got ${fmt(xs)}`);
+      if (k.length !== 2 || st.length !== 2 || dl.length !== 2 || p.length !== 4 || [...k, ...st, ...dl].some((v) => v < 1) || p.some((v) => v < 0)) {
+        fail('kernel, strides and dilations must be 2 values ≥ 1 and pads 4 values ≥ 0');
+      }
+      if ([0, 1].some((i) => Math.max(p[i], p[i + 2]) >= dl[i] * (k[i] - 1) + 1)) fail(`pads ${fmt(p)} must be smaller than the window ${fmt(k)}`);
+      const out = [0, 1].map((i) => pooledExtent(xs[2 + i], k[i], st[i], p[i], p[i + 2], dl[i], ceil));
+      if (out.some((e) => e < 1)) fail(`window ${fmt(k)} larger than the padded input ${fmt(xs)}`);
+      const g = rt.copyIn(Int32Array.from([xs[0] * xs[1], xs[2], xs[3], ...out, ...k, ...st, ...dl, ...p, op === 'max_pool' ? 1 : 0, include]));
+      return { shape: [xs[0], xs[1], ...out], scratch: 0, bind: ([i], o) => () => x.moe_pool(i, o, g) };
+    }
+    case 'global_average_pool': case 'global_max_pool': {
+      arity(1);
+      const xs = s[0];
+      if (xs.length < 3) fail(`input must have rank ≥ 3, got ${fmt(xs)}`);
+      const shape = [xs[0], xs[1], ...xs.slice(2).map(() => 1)];
+      return lowerReduce(rt, op === 'global_max_pool' ? 2 : 1, xs, [xs[1], 1, ...xs.slice(2).map(() => 0)], shape, fail);
+    }
+    case 'resize': {
+      arity(1);
+      const xs = s[0], mode = word('mode', ['nearest', 'linear']), coords = word('coordinates', COORDINATES);
+      const nearest = word('nearest', NEAREST), scales = a.scales;
+      if (xs.length !== 4) fail(`input must be 4-D, got ${fmt(xs)}`);
+      if (!Array.isArray(scales) || scales.length !== 2 || !scales.every((v) => typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+        fail('scales must be 2 positive values (height, width)');
+      }
+      const sc = scales.map(Math.fround), out = [0, 1].map((i) => Math.floor(xs[2 + i] * sc[i]));
+      if (out.some((e) => e < 1)) fail(`scales ${fmt(scales)} leave no output for ${fmt(xs)}`);
+      const idx = [], w = [];
+      [0, 1].forEach((i) => resizeTaps(mode, coords, nearest, xs[2 + i], out[i], sc[i], idx, w));
+      const taps = rt.copyIn(Int32Array.from(idx)), weights = rt.copyIn(Float32Array.from(w));
+      return {
+        shape: [xs[0], xs[1], ...out], scratch: 0,
+        bind: ([i], o) => () => x.moe_resize(i, o, xs[0] * xs[1], xs[2], xs[3], out[0], out[1], taps, weights),
+      };
+    }
+    case 'space_to_depth': {
+      arity(1);
+      const b = int(a.block_size, `${at} block_size`), [bn, c, h, w] = s[0];
+      if (s[0].length !== 4 || b < 1 || h % b || w % b) fail(`cannot rearrange ${fmt(s[0])} by block ${b}`);
+      const st = broadcastStrides(s[0], s[0]), view = [bn, b, b, c, h / b, w / b];
+      const vs = [st[0], st[2], st[3], st[1], st[2] * b, st[3] * b];
+      return { shape: [bn, c * b * b, h / b, w / b], scratch: 0, bind: ([i], o) => () => { const f = rt.f32(); gather(f, i >> 2, view, vs, f, o >> 2); } };
+    }
+    default: return fail('unsupported op');
+  }
+}
+
+/** pad: ONNX Pad (constant, reflect, edge) of any rank ≤ 8 on moe_pad; pads are the begins of every axis, then the ends. */
+function lowerPad(rt, s, fail, ints, mode, value) {
+  if (s.length !== 1) fail(`expected 1 input, got ${s.length}`);
+  const xs = s[0], r = xs.length, pads = ints('pads');
+  if (pads.length !== 2 * r) fail(`pads must have ${2 * r} entries (begin of each axis, then end), got ${pads.length}`);
+  const shape = xs.map((d, i) => d + pads[i] + pads[i + r]);
+  xs.forEach((d, i) => {
+    const [b, e] = [pads[i], pads[i + r]];
+    if (!b && !e) return;
+    if (mode !== 'constant' && (b < 0 || e < 0)) fail(`${mode} padding cannot be negative`);
+    if (mode === 'reflect' && (b >= d || e >= d)) fail(`reflect padding ${b},${e} needs an extent larger than both, axis ${i} has ${d}`);
+    if (mode === 'edge' && d === 0) fail('edge padding of an empty axis');
+    if (shape[i] < 0) fail(`negative pads ${b},${e} remove more than the ${d} elements of axis ${i}`);
+  });
+  if (r === 0) return { shape, scratch: 0, bind: ([i], o) => () => rt.x.moe_unary(0, i, o, 1, 0) };
+  if (r > 8) fail(`rank ${r} (at most 8)`);
+  const g = rt.copyIn(Int32Array.from([r, ...xs, ...shape, ...pads.slice(0, r), PAD_MODES.indexOf(mode)]));
+  return { shape, scratch: 0, bind: ([i], o) => () => rt.x.moe_pad(i, o, g, value) };
 }

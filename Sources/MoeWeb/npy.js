@@ -1,4 +1,4 @@
-// npy.js: reads NumPy .npy files (v1/v2/v3, float/int dtypes → Float32Array, C order) and writes '<f4' ones; node and browsers.
+// npy.js: reads NumPy .npy files (v1/v2/v3, float/int dtypes, C or Fortran order → C-order Float32Array) and writes '<f4' ones; node and browsers.
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const SIZES = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 2, 4, 8], b: [1] };
@@ -26,7 +26,7 @@ function parseHeader(text) {
  * Parses a .npy file into float32 values.
  * @param {ArrayBuffer|ArrayBufferView} source the file's bytes
  * @returns {{data: Float32Array, shape: number[], dtype: string}} values in C order; `dtype` is the file's descr
- * @throws {Error} on a bad magic, a truncated file, Fortran order, or a dtype other than float/int/bool
+ * @throws {Error} on a bad magic, a truncated file, or a dtype other than float/int/bool (Fortran order is reordered)
  */
 export function parseNpy(source) {
   const bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
@@ -45,7 +45,6 @@ export function parseNpy(source) {
   if (!m || !SIZES[m[2]].includes(+m[3])) throw new Error(`npy: unsupported dtype '${descr}' (float, int, uint or bool)`);
   const size = +m[3], kind = m[2], little = m[1] !== '>';
   const n = shape.reduce((p, d) => p * d, 1);
-  if (fortran && shape.filter((d) => d > 1).length > 1) throw new Error('npy: Fortran-order arrays are not supported (save with C order)');
   const offset = start + headerLength;
   if (bytes.length - offset < n * size) throw new Error(`npy: truncated data: ${n * size} bytes expected, ${bytes.length - offset} present`);
   const data = new Float32Array(n);
@@ -62,7 +61,18 @@ export function parseNpy(source) {
     }[kind + size];
     for (let i = 0; i < n; i++) data[i] = get(i * size);
   }
-  return { data, shape, dtype: descr };
+  return { data: fortran && shape.filter((d) => d > 1).length > 1 ? fortranToC(data, shape) : data, shape, dtype: descr };
+}
+
+/** Reorders Fortran-order (first index fastest) values into C order. */
+function fortranToC(data, shape) {
+  const out = new Float32Array(data.length), r = shape.length, idx = new Array(r).fill(0);
+  const fStrides = shape.map((_, d) => shape.slice(0, d).reduce((p, e) => p * e, 1));
+  for (let i = 0; i < data.length; i++) {
+    out[i] = data[idx.reduce((o, v, d) => o + v * fStrides[d], 0)];
+    for (let d = r - 1; d >= 0 && ++idx[d] === shape[d]; d--) idx[d] = 0;
+  }
+  return out;
 }
 
 /**

@@ -19,6 +19,11 @@ extension SplitMix64 {
 
 /// Runs one op through the native Executor: operands in `weights` become weights, the rest inputs.
 func executor(_ op: Op, _ operands: [Tensor], weights: Set<Int> = []) throws -> Tensor {
+  try executorOutputs(op, operands, weights: weights)[0]
+}
+
+/// Every output of one op run by the native Executor; `dtypes` gives input dtypes by operand index (default f32).
+func executorOutputs(_ op: Op, _ operands: [Tensor], weights: Set<Int> = [], dtypes: [Int: DType] = [:]) throws -> [Tensor] {
   var g = Graph(name: "single")
   var feeds: [String: Tensor] = [:]
   var names: [String] = []
@@ -28,13 +33,40 @@ func executor(_ op: Op, _ operands: [Tensor], weights: Set<Int> = []) throws -> 
     if weights.contains(i) {
       g.addWeight(name, t)
     } else {
-      g.inputs.append(ValueInfo(name: name, shape: Shape(t.shape)))
+      g.inputs.append(ValueInfo(name: name, dtype: dtypes[i] ?? .float32, shape: Shape(t.shape)))
       feeds[name] = t
     }
   }
-  g.add(op, names, name: "op", output: "y")
-  g.outputs = ["y"]
-  return try XCTUnwrap(try Executor(graph: g).run(feeds)["y"])
+  let outputs = (0..<op.outputCount).map { "y\($0)" }
+  g.nodes.append(Node(name: "op", op: op, inputs: names, outputs: outputs))
+  g.outputs = outputs
+  let results = try Executor(graph: g).run(feeds)
+  return try outputs.map { try XCTUnwrap(results[$0]) }
+}
+
+/// Row-major strides of `shape` broadcast to `to` (0 along broadcast axes).
+func broadcastStrides(_ shape: [Int], to: [Int]) -> [Int] {
+  var s = [Int](repeating: 0, count: to.count), acc = 1
+  for i in shape.indices.reversed() {
+    s[i + to.count - shape.count] = shape[i] == 1 ? 0 : acc
+    acc *= shape[i]
+  }
+  return s
+}
+
+/// The Int32 StridedGeometry descriptor of MoeKernels (unmerged): `[rank, y…, strides of each operand…]`.
+func stridedGeometry(_ y: [Int], _ strideSets: [[Int]]) -> [Int32] {
+  if y.isEmpty { return [1, 1] + strideSets.map { _ in Int32(0) } }
+  return ([y.count] + y + strideSets.flatMap { $0 }).map { Int32($0) }
+}
+
+/// NumPy broadcast of two shapes.
+func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
+  let r = max(a.count, b.count)
+  return (0..<r).map { i in
+    let x = i < r - a.count ? 1 : a[i - (r - a.count)], y = i < r - b.count ? 1 : b[i - (r - b.count)]
+    return x == 1 ? y : x
+  }
 }
 
 /// Asserts max |got − want| ≤ tolerance · max(1, max |want|).

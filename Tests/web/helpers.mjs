@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../Sources/MoeWeb/moe.js';
 
@@ -380,4 +380,28 @@ export async function serve(files, { chunked = false } = {}) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** The members of a .npz (a zip of .npy files, stored or deflated) as name (without .npy) → bytes. */
+export function readNpz(bytes) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = bytes.length - 22;
+  while (end >= 0 && dv.getUint32(end, true) !== 0x06054b50) end--;
+  if (end < 0) throw new Error('npz: no end of central directory (not a zip file)');
+  const members = {};
+  let at = dv.getUint32(end + 16, true);
+  for (let k = dv.getUint16(end + 10, true); k > 0; k--) {
+    if (dv.getUint32(at, true) !== 0x02014b50) throw new Error(`npz: bad central directory entry at ${at}`);
+    const method = dv.getUint16(at + 10, true), size = dv.getUint32(at + 20, true);
+    const nameLength = dv.getUint16(at + 28, true), extra = dv.getUint16(at + 30, true), comment = dv.getUint16(at + 32, true);
+    const local = dv.getUint32(at + 42, true);
+    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    if (size === 0xffffffff || local === 0xffffffff) throw new Error(`npz: member ${name} needs zip64 (too large for a test)`);
+    const data = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
+    const body = bytes.subarray(data, data + size);
+    if (method !== 0 && method !== 8) throw new Error(`npz: member ${name} uses compression method ${method}`);
+    members[name.replace(/\.npy$/, '')] = method === 0 ? body : new Uint8Array(inflateRawSync(body));
+    at += 46 + nameLength + extra + comment;
+  }
+  return members;
 }

@@ -34,7 +34,8 @@ test('kernels.wasm exports the C ABI and imports nothing', async () => {
   for (const name of ['memory', 'moe_alloc', 'moe_reset', 'moe_conv2d', 'moe_conv2d_scratch', 'moe_conv_transpose2d',
     'moe_conv_transpose2d_scratch', 'moe_linear', 'moe_matmul', 'moe_matmul_scratch', 'moe_unary', 'moe_binary',
     'moe_batch_norm', 'moe_depth_to_space', 'moe_decode_f16', 'moe_decode_int8', 'moe_decode_int4', 'moe_decode_palette',
-    'moe_decode_lut8']) {
+    'moe_decode_lut8', 'moe_clip', 'moe_where', 'moe_reduce', 'moe_softmax', 'moe_group_norm', 'moe_batch_norm_training',
+    'moe_pad', 'moe_pool', 'moe_resize']) {
     assert.ok(names.includes(name), `exports ${name}`);
   }
 });
