@@ -417,7 +417,7 @@ const OPS = {
   max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'],
   average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'],
   global_average_pool: [], global_max_pool: [], resize: ['mode', 'coordinates', 'nearest', 'scales'],
-  space_to_depth: ['block_size'],
+  space_to_depth: ['block_size'], conv2d_filter_grad: ['strides', 'pads', 'dilations', 'groups'],
 };
 /** Outputs of the ops that define more than one value. */
 const OUTPUTS = { batch_norm_training: 3 };
@@ -1316,6 +1316,39 @@ function lowerTensorOp(rt, node, s, fail, ints, arity) {
       const st = broadcastStrides(s[0], s[0]), view = [bn, b, b, c, h / b, w / b];
       const vs = [st[0], st[2], st[3], st[1], st[2] * b, st[3] * b];
       return { shape: [bn, c * b * b, h / b, w / b], scratch: 0, bind: ([i], o) => () => { const f = rt.f32(); gather(f, i >> 2, view, vs, f, o >> 2); } };
+    }
+    case 'conv2d_filter_grad': {
+      // The weight gradient of conv2d (training graphs): gw[o, c, i, j] = Σ gy[n, o, h, w] · x[n, g·C/g + c, h·s + i·d − p, …].
+      arity(3);
+      const [xs, gs, ws] = s, [st, pads, dil] = ['strides', 'pads', 'dilations'].map(ints), groups = int(a.groups, `${at} groups`);
+      if (xs.length !== 4 || gs.length !== 4 || ws.length !== 4) fail('x, gy and like must be 4-D');
+      const [bn, c, h, w] = xs, [, o, oh, ow] = gs, [, cg, kh, kw] = ws;
+      if (!(groups >= 1) || cg * groups !== c || o % groups || ws[0] !== o) fail(`x ${fmt(xs)}, gy ${fmt(gs)} and like ${fmt(ws)} do not fit`);
+      const og = o / groups;
+      return {
+        shape: ws, scratch: 0,
+        bind: ([xi, gi], out) => () => {
+          const f = rt.f32(), X = xi >> 2, G = gi >> 2, Y = out >> 2;
+          for (let oo = 0; oo < o; oo++) {
+            const grp = Math.floor(oo / og);
+            for (let cc = 0; cc < cg; cc++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+              let acc = 0;
+              for (let nn = 0; nn < bn; nn++) {
+                const xb = X + (nn * c + grp * cg + cc) * h * w, gb = G + (nn * o + oo) * oh * ow;
+                for (let y = 0; y < oh; y++) {
+                  const ih = y * st[0] - pads[0] + i * dil[0];
+                  if (ih < 0 || ih >= h) continue;
+                  for (let z = 0; z < ow; z++) {
+                    const iw = z * st[1] - pads[1] + j * dil[1];
+                    if (iw >= 0 && iw < w) acc += f[gb + y * ow + z] * f[xb + ih * w + iw];
+                  }
+                }
+              }
+              f[Y + ((oo * cg + cc) * kh + i) * kw + j] = acc;
+            }
+          }
+        },
+      };
     }
     default: return fail('unsupported op');
   }
