@@ -1,6 +1,7 @@
 // moe export-site and moe serve: the static web site for a model, and a local server for it.
 import ArgumentParser
 import Foundation
+import MoeFormats
 import MoeIR
 import MoeModels
 import MoeSite

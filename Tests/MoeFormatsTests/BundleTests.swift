@@ -28,7 +28,7 @@ final class BundleTests: XCTestCase {
       for deflate in [false, true] {
         let url = dir.appendingPathComponent("\(scheme)-\(deflate).moe")
         let s = QuantScheme(name: scheme)!
-        let summary = try MoeBundle.write(g, to: url, producer: "test", source: nil, vocabulary: nil,
+        let summary = try MoeBundle.write(g, to: url, producer: "test", source: nil,
                                           encoding: { $0 == "d/W" && s != .float32 && s != .float16 && s != .eightbit ? QuantScheme(name: scheme + "-a1") ?? s : s },
                                           deflate: deflate)
         XCTAssertEqual(summary.fileBytes, try Data(contentsOf: url).count)
@@ -51,7 +51,7 @@ final class BundleTests: XCTestCase {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("ok.moe")
-    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, vocabulary: nil, encoding: { _ in .int8(axis: 0) })
+    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, encoding: { _ in .int8(axis: 0) })
     let good = [UInt8](try Data(contentsOf: url))
     func check(_ bytes: [UInt8], _ mention: String, file: StaticString = #filePath, line: UInt = #line) throws {
       let bad = dir.appendingPathComponent("bad.moe")
@@ -78,13 +78,15 @@ final class BundleTests: XCTestCase {
     let renamed = text.replacingOccurrences(of: "\"int8\"", with: "\"int9\"")
     var unknown = good
     unknown.replaceSubrange(128..<(128 + renamed.utf8.count), with: Array(renamed.utf8))
-    unknown.replaceSubrange(64..<96, with: SHA256.hash(unknown[128...]))
+    unknown.replaceSubrange(64..<96, with: MoeBundle.contentDigest(unknown[128...]))
     try check(unknown, "unknown encoding 'int9'")
   }
 
-  func testSHA256KnownAnswer() {
-    // FIPS 180-4 examples are derived independently by `sha256sum` at test time.
-    for text in ["", "abc", String(repeating: "a", count: 1000)] {
+  func testSHA256MatchesSha256sum() {
+    // FIPS 180-4 examples and seeded random bytes around the 64-byte block boundaries; `sha256sum` is the reference.
+    var rng = SplitMixForBundle(state: 11)
+    let random = (0..<3).map { k in String(decoding: (0..<(55 + 9 * k + 4096 * k)).map { _ in UInt8(32 + Int((rng.unit() + 1) * 40)) }, as: UTF8.self) }
+    for text in ["", "abc", String(repeating: "a", count: 1000)] + random {
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
       let pipe = Pipe(), input = Pipe()
@@ -95,7 +97,7 @@ final class BundleTests: XCTestCase {
       try! input.fileHandleForWriting.close()
       p.waitUntilExit()
       let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
-      XCTAssertEqual(SHA256.hex(SHA256.hash(Array(text.utf8))), String(expected))
+      XCTAssertEqual(ModelFile.sha256Hex(Array(text.utf8)), String(expected))
     }
   }
 }
