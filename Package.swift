@@ -54,7 +54,7 @@ let package = Package(
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeModels", "MoeSite", "MoeIR", "MoeTestSupport"]),
-    .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeKernels", "MoeIR", "MoeTestSupport"]),
+    .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeKernels", "MoeIR", "MoeModels", "MoePasses", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeKernelsTests", dependencies: ["MoeKernels", "MoeRuntime", "MoeIR", "MoeTestSupport"]),
   ],

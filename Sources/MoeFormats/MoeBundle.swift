@@ -118,12 +118,10 @@ extension MoeBundle {
       throw fail("not a tag vocabulary: \(error)")
     }
     var priors = ModelPriors(vocabulary: vocab)
-    if graph.metadata[ModelPriors.inputPriorKey] == nil, graph.inputs.count == 1 { priors.inputs[graph.inputs[0].name] = .noiseAndTags }
-    graph.metadata[ModelPriors.vocabularyKey] = nil
-    var metadata = graph.metadata
-    priors.record(in: &metadata)
-    if graph.metadata[ModelPriors.inputPriorKey] != nil { metadata[ModelPriors.inputPriorKey] = graph.metadata[ModelPriors.inputPriorKey] }
-    graph.metadata = metadata
+    if graph.inputs.count == 1 { priors.inputs[graph.inputs[0].name] = .noiseAndTags }
+    let recordedPrior = graph.metadata[ModelPriors.inputPriorKey]
+    priors.record(in: &graph.metadata)
+    if let recordedPrior { graph.metadata[ModelPriors.inputPriorKey] = recordedPrior }  // what the graph says wins
   }
 }
 

@@ -82,6 +82,34 @@ final class BundleTests: XCTestCase {
     try check(unknown, "unknown encoding 'int9'")
   }
 
+  func testLegacyVocabularyFieldBecomesMetadata() throws {
+    // A bundle from before the vocabulary travelled as metadata: only the manifest's `vocabulary` names it.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var g = Graph(name: "tiny")
+    g.inputs = [ValueInfo(name: "x", shape: Shape([.symbol("N"), .fixed(4)]))]
+    g.addWeight("w", Tensor(shape: [3, 4], data: (0..<12).map(Float.init)))
+    g.add(.linear(.plain), ["x", "w"], name: "y")
+    g.outputs = ["y"]
+    let url = dir.appendingPathComponent("old.moe")
+    try MoeBundle.write(g, to: url, producer: "test", source: nil)
+    var contents = try MoeBundle.read(url)
+    XCTAssertNil(contents.manifest.vocabulary)
+    XCTAssertEqual(try ModelPriors(of: contents.graph), ModelPriors())
+    let vocab = TagVocabulary(noiseLength: 2, groups: [.init(name: "hair", oneOf: true, tags: ["a", "b"], prior: [1, 3])])
+    contents.manifest.vocabulary = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(vocab))
+    try MoeBundle.restoreVocabulary(contents.manifest, into: &contents.graph, fail: { MoeFormatError(.badHeader, file: "old.moe", key: nil, $0) })
+    XCTAssertEqual(try ModelPriors(of: contents.graph), ModelPriors(vocabulary: vocab, inputs: ["x": .noiseAndTags]))
+    // Written again, the vocabulary is metadata and the manifest field is derived from it.
+    let again = dir.appendingPathComponent("new.moe")
+    try MoeBundle.write(contents.graph, to: again, producer: "test", source: nil)
+    let back = try MoeBundle.read(again)
+    XCTAssertEqual(back.manifest.vocabulary, contents.manifest.vocabulary)
+    XCTAssertEqual(back.manifest.metadata["input_prior"], #"{"x":"noise+tags"}"#)
+    XCTAssertNil(back.manifest.metadata["tag_vocabulary"], "the manifest holds the vocabulary once, as `vocabulary`")
+  }
+
   func testSHA256MatchesSha256sum() {
     // FIPS 180-4 examples and seeded random bytes around the 64-byte block boundaries; `sha256sum` is the reference.
     var rng = SplitMixForBundle(state: 11)
