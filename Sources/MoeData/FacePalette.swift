@@ -1,5 +1,6 @@
 // FacePalette: the colours of the tag vocabulary's hair and eye colours, and of non-tag parts.
 import MoeModels
+import MoeQuant
 
 /// Colours the renderer uses for tagged attributes (keyed by tag name) and for untagged variation.
 public enum FacePalette {

@@ -1,5 +1,6 @@
 // FaceVariation: everything about a synthetic face that is not a tag, drawn from its own random stream.
 import MoeModels
+import MoeQuant
 
 /// Untagged variation of a face: shape, pose, skin, background, hair silhouette, line weight, colours of
 /// accessories. Drawn with a fixed number of draws, so it depends only on the seed, never on the tags.

@@ -1,6 +1,7 @@
 // FolderDataset: a folder of images plus tags.csv (file name, then one column per tag), and its import.
 import Foundation
 import MoeModels
+import MoeQuant
 
 /// Reading `tags.csv`: a header `file,<tag>,<tag>…` (any subset of the vocabulary, any order), then one
 /// row per image with 1/+1/true for on and -1/0/false/empty for off. Tags without a column are off.

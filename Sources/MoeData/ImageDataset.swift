@@ -2,6 +2,7 @@
 import Foundation
 import MoeFormats
 import MoeModels
+import MoeQuant
 
 /// A dataset of `count` square `size`×`size` RGB images, each with a ±1 tag vector in vocabulary order.
 public struct ImageDataset: Sendable {

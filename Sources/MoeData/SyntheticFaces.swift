@@ -1,6 +1,7 @@
 // SyntheticFaces: a tagged dataset of rendered faces, deterministic in the seed whatever the thread count.
 import Foundation
 import MoeModels
+import MoeQuant
 
 /// Generates datasets of procedural anime faces with tags drawn from the vocabulary's priors.
 public enum SyntheticFaces {

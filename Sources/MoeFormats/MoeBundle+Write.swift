@@ -11,11 +11,19 @@ extension MoeBundle {
   }
 
   /// Writes `graph` (with its weights) to `url`. `encoding(name)` gives each weight's scheme (float32 when nil);
-  /// `deflate` compresses each payload with zlib when that makes it smaller.
+  /// `deflate` compresses each payload with zlib when that makes it smaller. The manifest's `vocabulary` is the
+  /// graph's `tag_vocabulary` metadata (checked, with `input_prior`, by `ModelPriors`), absent when it has none.
   @discardableResult
-  public static func write(_ graph: Graph, to url: URL, producer: String, source: Source?, vocabulary: JSONValue?,
+  public static func write(_ graph: Graph, to url: URL, producer: String, source: Source?,
                            encoding: (String) -> QuantScheme? = { _ in nil }, deflate: Bool = false) throws -> WriteSummary {
     try graph.verify(requireWeights: true)
+    let priors: ModelPriors
+    do { priors = try ModelPriors(of: graph) } catch let e as MetadataError {
+      throw MoeFormatError(.badHeader, file: url.path, key: e.key, e.message)
+    }
+    let vocabulary = try priors.vocabulary.map { try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode($0)) }
+    var metadata = graph.metadata
+    metadata[ModelPriors.vocabularyKey] = nil  // the manifest's `vocabulary` holds it (and the graph text)
     // Execution order: the order in which nodes first read each weight.
     var order: [String] = []
     var seen = Set<String>()
@@ -45,7 +53,7 @@ extension MoeBundle {
     func entriesShape(_ v: ValueInfo) -> [Int] { v.shape.dims.map { $0.value ?? -1 } }
     let types = try graph.verify()
     var manifest = Manifest(
-      producer: producer, source: source, architecture: graph.metadata["arch"] ?? graph.name, metadata: graph.metadata,
+      producer: producer, source: source, architecture: graph.metadata["arch"] ?? graph.name, metadata: metadata,
       inputs: graph.inputs.map { ValueEntry(name: $0.name, shape: entriesShape($0)) },
       outputs: graph.outputs.map { ValueEntry(name: $0, shape: entriesShape(types[$0]!)) },
       vocabulary: vocabulary, graph: IRText.print(graph), tensors: entries)
@@ -85,7 +93,7 @@ extension MoeBundle {
     put64(fileLength - payloadOffset)
     put64(fileLength)
     put64(0)
-    header += SHA256.hash(body)
+    header += contentDigest(body)
     header += [UInt8](repeating: 0, count: 32)
     try AtomicFile.write(Data(header + body), to: url)
     return WriteSummary(tensors: manifest.tensors, fileBytes: fileLength)

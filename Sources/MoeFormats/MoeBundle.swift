@@ -1,4 +1,5 @@
 // MoeBundle: the `.moe` browser bundle (Formats/bundle.md): manifest, header, reading with integrity checks.
+import Crypto
 import Foundation
 import MoeIR
 import MoeQuant
@@ -61,6 +62,9 @@ public enum MoeBundle {
     public var graph: Graph
   }
 
+  /// The SHA-256 of a bundle's contents (everything after the header), as the header stores it.
+  static func contentDigest<D: DataProtocol>(_ bytes: D) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
   /// Reads and checks a bundle: magic, version, sizes, SHA-256, encodings; decodes every tensor.
   public static func read(_ url: URL) throws -> Contents {
     let path = url.path
@@ -81,7 +85,7 @@ public enum MoeBundle {
     guard u32(12) == UInt32(headerSize), jsonOffset == UInt64(headerSize), jsonOffset + jsonLength <= fileLength,
       payloadOffset >= jsonOffset + jsonLength, payloadOffset + payloadLength <= fileLength
     else { throw fail(.badHeader, "inconsistent header offsets") }
-    let digest = SHA256.hash(data[headerSize...])
+    let digest = contentDigest(data[headerSize...])
     guard digest == Array(data[64..<96]) else { throw fail(.checksumMismatch, "SHA-256 of the contents does not match the header; the file is corrupt") }
     let manifest: Manifest
     do {
@@ -104,7 +108,25 @@ public enum MoeBundle {
     for w in graph.weights where graph.initializers[w.name] == nil {
       throw fail(.keyNotFound, key: w.name, "the graph declares this weight but the bundle has no tensor for it")
     }
+    try restoreVocabulary(manifest, into: &graph, fail: { fail(.badHeader, key: "vocabulary", $0) })
     return Contents(manifest: manifest, graph: graph)
+  }
+}
+
+extension MoeBundle {
+  /// Bundles written before the vocabulary travelled as graph metadata carry it only in the manifest's `vocabulary`
+  /// (always for a one-input generator): give such a graph its `tag_vocabulary`, with that input as `noise+tags`.
+  static func restoreVocabulary(_ manifest: Manifest, into graph: inout Graph, fail: (String) -> Error) throws {
+    guard let vocabulary = manifest.vocabulary, graph.metadata[ModelPriors.vocabularyKey] == nil else { return }
+    let vocab: TagVocabulary
+    do { vocab = try JSONDecoder().decode(TagVocabulary.self, from: JSONEncoder().encode(vocabulary)) } catch {
+      throw fail("not a tag vocabulary: \(error)")
+    }
+    var priors = ModelPriors(vocabulary: vocab)
+    if graph.inputs.count == 1 { priors.inputs[graph.inputs[0].name] = .noiseAndTags }
+    let recordedPrior = graph.metadata[ModelPriors.inputPriorKey]
+    priors.record(in: &graph.metadata)
+    if let recordedPrior { graph.metadata[ModelPriors.inputPriorKey] = recordedPrior }  // what the graph says wins
   }
 }
 

@@ -1,5 +1,6 @@
 // NpyArray: an n-dimensional numpy array as dtype + shape + little-endian C-order bytes.
 import Foundation
+import MoeKernels
 
 /// An n-dimensional array as numpy stores it: element type, shape and raw bytes.
 ///
@@ -78,7 +79,7 @@ public struct NpyArray: Equatable, Sendable {
         T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
       }
       switch dtype {
-      case .float16: return (0..<n).map { Half.float(fromBits: load(UInt16.self, $0)) }
+      case .float16: return (0..<n).map { floatFromHalfBits(load(UInt16.self, $0)) }
       case .float32: return (0..<n).map { Float(bitPattern: load(UInt32.self, $0)) }
       case .float64: return (0..<n).map { Float(Double(bitPattern: load(UInt64.self, $0))) }
       case .int8: return (0..<n).map { Float(load(Int8.self, $0)) }

@@ -3,20 +3,6 @@
 // Per-channel payloads store elements in channel-major order: tensor (outer, channels, inner) with the channel axis
 // moved to the front. Channel-major element k is channel k / (outer·inner), then outer index, then inner index.
 
-/// The float of IEEE binary16 bits.
-@inline(__always)
-func halfToFloat(_ h: UInt16) -> Float {
-  let sign = UInt32(h & 0x8000) << 16
-  let exponent = UInt32(h >> 10) & 0x1F
-  let mantissa = UInt32(h & 0x3FF)
-  if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
-  if exponent == 0 {
-    let magnitude = Float(mantissa) * 0x1p-24
-    return sign != 0 ? -magnitude : magnitude
-  }
-  return Float(bitPattern: sign | ((exponent &+ 112) << 23) | (mantissa << 13))
-}
-
 @inline(__always) func readU16(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt16 {
   UInt16(p[2 &* i]) | UInt16(p[2 &* i &+ 1]) << 8
 }
@@ -37,7 +23,7 @@ func halfToFloat(_ h: UInt16) -> Float {
 /// `f16`: n binary16 values (little-endian) → n floats.
 @_cdecl("moe_decode_f16")
 public func moe_decode_f16(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, _ n: Int32) {
-  for i in 0..<Int(n) { dst[i] = halfToFloat(readU16(src, i)) }
+  for i in 0..<Int(n) { dst[i] = floatFromHalfBits(readU16(src, i)) }
 }
 
 /// `int8`: `channels` float32 scales, then one int8 code per element (channel-major); x = code · scale.
@@ -72,7 +58,7 @@ public func moe_decode_int4(
   let codes = src + 2 &* channels &* perChannel
   for k in 0..<(len &* channels) {
     let c = k / len, j = k &- c &* len
-    let scale = halfToFloat(readU16(src, c &* perChannel &+ j / gs))
+    let scale = floatFromHalfBits(readU16(src, c &* perChannel &+ j / gs))
     let byte = codes[k >> 1]
     let nibble = (k & 1) == 0 ? byte & 0x0F : byte >> 4
     dst[rowMajor(k, outer, channels, inner)] = Float(Int(nibble) &- 8) * scale
@@ -98,7 +84,7 @@ public func moe_decode_palette(
     if shift &+ bits > 8 { word |= Int(codes[byte &+ 1]) << 8 }
     let index = (word >> shift) & mask
     let book = books == 1 ? 0 : e / perBook
-    dst[books == 1 ? e : rowMajor(e, outer, channels, inner)] = halfToFloat(readU16(src, book &* k &+ index))
+    dst[books == 1 ? e : rowMajor(e, outer, channels, inner)] = floatFromHalfBits(readU16(src, book &* k &+ index))
     bitPos &+= bits
   }
 }

@@ -1,5 +1,6 @@
 // SRResNetGenerator: the MakeGirls.moe generator as an IR builder, with hyper-parameters from shapes.
 import MoeIR
+import MoeQuant
 
 /// Hyper-parameters of the SRResNet-like generator (CONTRACTS.md §3).
 public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
@@ -62,11 +63,22 @@ public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
     return SRResNetGenerator(channels: fc[0] / 256, blocks: b, upsamplings: u, inputLength: fc[1])
   }
 
+  /// Whether this is a MakeGirls.moe generator: its input is 128 noise values + the 34 tags of `TagVocabulary.makeGirls`.
+  public var isMakeGirls: Bool { inputLength == TagVocabulary.makeGirls.inputWidth }
+
+  /// What the input `z` is drawn from: for a MakeGirls generator, noise + tags with the MakeGirls vocabulary;
+  /// otherwise nothing is known (generic code then uses N(0, 1)).
+  public var priors: ModelPriors {
+    isMakeGirls ? ModelPriors(vocabulary: .makeGirls, inputs: ["z": .noiseAndTags]) : ModelPriors()
+  }
+
   /// The inference graph with weights declared (names = Chainer keys); input `z` [N, n], output `img` [N, 3, S, S].
+  /// Its metadata records the hyper-parameters and, for a MakeGirls generator, the tag vocabulary and input prior.
   public func graph(bnEps: Float = chainerBatchNormEps) -> Graph {
     var g = Graph(name: Self.architecture)
     g.metadata = ["arch": Self.architecture, "channels": "\(channels)", "blocks": "\(blocks)",
                   "upsamplings": "\(upsamplings)", "input_length": "\(inputLength)"]
+    priors.record(in: &g.metadata)
     g.inputs = [ValueInfo(name: "z", shape: Shape([.symbol("N"), .fixed(inputLength)]))]
     g.weights = parameters.map { ValueInfo(name: $0.key, shape: Shape($0.shape)) }
     let c = channels

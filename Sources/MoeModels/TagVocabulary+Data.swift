@@ -1,6 +1,14 @@
-// TagVocabulary+Data: MoeKit's own copy of the 34-tag vocabulary and its sampling priors (tags.json).
+// TagVocabulary+Data: MoeKit's own copy of the MakeGirls 34-tag vocabulary and its sampling priors (tags.json).
+import Foundation
+import MoeQuant
 
 extension TagVocabulary {
+  /// The built-in MakeGirls.moe vocabulary (34 tags).
+  public static let makeGirls: TagVocabulary = {
+    // The JSON is part of the binary and covered by tests; a decoding failure is a programming error.
+    try! JSONDecoder().decode(TagVocabulary.self, from: Data(makeGirlsJSON.utf8))
+  }()
+
   /// The MakeGirls.moe 128×128 model's vocabulary, as JSON (same content as the project's tags.json).
   public static let makeGirlsJSON = #"""
 {

@@ -1,9 +1,13 @@
 // FoldConstants: nodes computed only from weights and constants are evaluated once and become weights.
 import MoeIR
-import MoeRuntime
 
-/// Evaluates, with the native runtime, every node whose inputs are all weights or constants (a `constant` node's
-/// value is itself a constant), and replaces it by a weight holding the result. Graph outputs are kept as nodes.
+/// Evaluates one op on constant inputs; nil when it cannot (the node is then left in the graph).
+public typealias ConstantEvaluator = (Op, [Tensor]) throws -> Tensor?
+
+/// Evaluates every node whose inputs are all weights or constants (a `constant` node's value is itself a constant),
+/// and replaces it by a weight holding the result. Graph outputs are kept as nodes. The evaluator defaults to
+/// MoeIR's `ReferenceEvaluator` (layout and elementwise ops, no runtime needed); a caller that has a runtime may
+/// pass one that evaluates every op.
 ///
 /// Given:
 /// ```
@@ -19,7 +23,9 @@ import MoeRuntime
 /// ```
 public struct FoldConstants: GraphPass {
   public let name = "fold-constants"
-  public init() {}
+  let evaluate: ConstantEvaluator
+
+  public init(evaluator: @escaping ConstantEvaluator = ReferenceEvaluator.evaluate) { evaluate = evaluator }
 
   public func run(on g: inout Graph) throws -> Int {
     var folded = 0
@@ -27,15 +33,12 @@ public struct FoldConstants: GraphPass {
     while i < g.nodes.count {
       let n = g.nodes[i]
       let allConstant = n.inputs.allSatisfy { g.initializers[$0] != nil }
-      guard allConstant, n.outputs.count == 1, !g.outputs.contains(n.outputs[0]) else {
+      guard allConstant, n.outputs.count == 1, !g.outputs.contains(n.outputs[0]),
+        let result = try evaluate(n.op, n.inputs.map { g.initializers[$0]! })
+      else {
         i += 1
         continue
       }
-      var sub = Graph(name: "fold \(n.name)")
-      for v in n.inputs where !sub.weights.contains(where: { $0.name == v }) { sub.addWeight(v, g.initializers[v]!) }
-      sub.nodes = [n]
-      sub.outputs = n.outputs
-      let result = try Executor(graph: sub, options: ExecutorOptions(threads: 1)).run([:])[n.outputs[0]]!
       g.nodes.remove(at: i)
       g.setWeight(n.outputs[0], result)
       folded += 1

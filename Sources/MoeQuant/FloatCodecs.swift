@@ -1,4 +1,5 @@
 // FloatCodecs: the float32 and float16 payloads.
+import MoeKernels
 
 /// `f32`: payload = count × float32, little-endian, row-major. Size 4·n. Exact.
 enum Float32Codec {

@@ -1,4 +1,5 @@
 // IntCodecs: symmetric per-channel int8 and grouped int4 payloads.
+import MoeKernels
 
 /// Relative allowance for float rounding in the documented error bounds (of the channel's or group's max |x|).
 let roundingSlack: Float = 0x1p-20

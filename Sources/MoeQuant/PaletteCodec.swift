@@ -1,4 +1,5 @@
 // PaletteCodec: k-means codebooks (float16) with bit-packed indices, per tensor or per channel.
+import MoeKernels
 
 /// `palette(k, perChannel, axis)`: each value is replaced by the nearest entry of a codebook of `k` float16 values
 /// (k a power of two in 2…256, b = log2 k bits per index). One codebook for the whole tensor (B = 1, elements in

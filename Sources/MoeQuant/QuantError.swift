@@ -18,6 +18,8 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
   case zlib(operation: String, code: Int32)
   /// A shape with a negative dimension or one that disagrees with the element count.
   case badShape([Int])
+  /// A scheme name no encoding has (`known` lists the names that exist).
+  case unknownScheme(name: String, known: String)
 
   public var description: String {
     switch self {
@@ -30,6 +32,7 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
     case let .corrupt(context, reason): return "\(context): corrupt payload: \(reason)"
     case let .zlib(operation, code): return "zlib \(operation) failed with code \(code)"
     case let .badShape(shape): return "bad shape \(shape)"
+    case let .unknownScheme(name, known): return "unknown quantization scheme '\(name)'; known: \(known)"
     }
   }
 }

@@ -2,6 +2,7 @@
 // runtime's, and (layerwise) every intermediate value compared to find the first node where runtimes diverge.
 import Foundation
 import MoeIR
+import MoeQuant
 
 /// Options of a cross-runtime verification.
 public struct VerifyOptions: Sendable {

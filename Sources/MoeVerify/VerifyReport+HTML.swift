@@ -3,6 +3,7 @@
 import Foundation
 import MoeFormats
 import MoeIR
+import MoeQuant
 
 /// An image output as each runtime computed it (first sample), for the HTML report.
 public struct VerifyImages: Sendable {

@@ -1,6 +1,7 @@
 // VerifyReport: what `moe verify` found — per runtime and output, the differences from the reference runtime, and
 // layerwise the first node where runtimes diverge — as a text table or JSON.
 import Foundation
+import MoeQuant
 
 /// The result of a cross-runtime verification.
 public struct VerifyReport: Codable, Sendable {

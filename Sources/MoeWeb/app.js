@@ -11,18 +11,42 @@ const HISTORY_LIMIT = 60;
 export const humanize = (name) => String(name).replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
 /**
- * The tag vocabulary of a model, normalised; without a usable one, a noise-only vocabulary.
+ * What the model's metadata says each input is drawn from (`input_prior`, Formats/ir.md: input name → 'normal' or
+ * 'noise+tags'); {} when it says nothing or cannot be read.
+ * @param {object} metadata `model.metadata`
+ * @returns {Object<string, string>}
+ */
+export function inputPriors(metadata) {
+  let p = metadata && metadata.input_prior;
+  if (typeof p === 'string') {
+    try { p = JSON.parse(p); } catch { return {}; }
+  }
+  return p && typeof p === 'object' && !Array.isArray(p) ? p : {};
+}
+
+/** The input the page drives: the one the metadata marks 'noise+tags', else the first. */
+export function generatorInput(model) {
+  const priors = inputPriors(model.metadata);
+  return model.inputs.find((i) => priors[i.name] === 'noise+tags') || model.inputs[0];
+}
+
+/**
+ * The tag vocabulary of a model input, normalised; without a usable one, a noise-only vocabulary. The vocabulary is
+ * the bundle's `vocabulary` (or the graph metadata's `tag_vocabulary`) and applies to the input `input_prior` marks
+ * 'noise+tags' (bundles without `input_prior`: their only input); the input's width is never used to guess one.
  * @param {object} metadata `model.metadata` (its `vocabulary`: {noise_length, groups: [{name, one_of, tags, prior}]})
- * @param {number} inputWidth the model's input length (second input dimension), or ≤ 0 when unknown
+ * @param {number} inputWidth the model's input length (last input dimension), or ≤ 0 when unknown
+ * @param {string} [inputName] the input the vocabulary would describe
  * @returns {{noise_length: number, groups: {name: string, one_of: boolean, tags: string[], prior: number[]}[], warning?: string}}
  */
-export function vocabularyOf(metadata, inputWidth) {
+export function vocabularyOf(metadata, inputWidth, inputName) {
   const noiseOnly = (warning) => ({ noise_length: inputWidth > 0 ? inputWidth : 128, groups: [], ...(warning ? { warning } : {}) });
-  let v = metadata && metadata.vocabulary;
+  let v = metadata && (metadata.vocabulary ?? metadata.tag_vocabulary);
   if (typeof v === 'string') {
     try { v = JSON.parse(v); } catch { return noiseOnly('the model\'s vocabulary is not valid JSON'); }
   }
   if (!v) return noiseOnly();
+  if (inputName !== undefined && metadata.input_prior != null && inputPriors(metadata)[inputName] !== 'noise+tags') return noiseOnly();
   if (!Number.isInteger(v.noise_length) || v.noise_length < 1 || !Array.isArray(v.groups)) return noiseOnly('the model\'s vocabulary is malformed');
   const groups = [];
   for (const g of v.groups) {
@@ -488,9 +512,9 @@ function startPage() {
         : `Decoding weights… ${Math.round((100 * loaded) / (total || 1))} %`;
     },
   }).then((model) => {
-    const input = model.inputs[0];
+    const input = generatorInput(model);
     state.inputName = input.name;
-    state.vocab = vocabularyOf(model.metadata, input.shape[1]);
+    state.vocab = vocabularyOf(model.metadata, input.shape[input.shape.length - 1], input.name);
     buildControls(state.vocab);
     state.model = model;
     ui.loading.hidden = true;

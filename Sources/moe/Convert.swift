@@ -1,8 +1,9 @@
 // moe convert: a model file in, another format out (by extension), optionally quantized, written atomically.
 import ArgumentParser
 import Foundation
+import MoeFormats
 import MoeModels
-import MoeVerify
+import MoeQuant
 
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import MoeFormats
 import MoeIR
-import MoeModels
+import MoeQuant
 import MoeRuntime
 
 struct Generate: ParsableCommand {
@@ -14,7 +14,7 @@ struct Generate: ParsableCommand {
   @Argument(help: "Generator model file.")
   var modelPath: String
 
-  @Option(help: "Comma-separated tag names from tags.json to switch on.")
+  @Option(help: "Comma-separated tag names of the model's vocabulary to switch on (at most one per one-of group).")
   var tags: String = ""
 
   @Option(help: "Random seed.")
@@ -41,20 +41,27 @@ struct Generate: ParsableCommand {
   }
 
   func run() throws {
-    let vocab = TagVocabulary.makeGirls
     let chosen = tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    let unknown = vocab.unknownTags(chosen)
-    guard unknown.isEmpty else {
-      throw ValidationError("unknown tag(s) \(unknown.joined(separator: ", ")); known: \(vocab.tags.joined(separator: ", "))")
-    }
     var g = try model.load(modelPath).graph
     try optimization.optimize(&g)
     guard g.inputs.count == 1, g.outputs.count == 1 else { throw ValidationError("\(modelPath): not a one-input, one-output generator") }
+    // The vocabulary comes from the model's metadata (recorded by its importer), never from the input's width.
+    let priors = try ModelPriors(of: g)
+    let tagged = priors.taggedInput.flatMap { name in priors.vocabulary.map { (name, $0) } }
+    if !chosen.isEmpty {
+      guard let (_, vocab) = tagged else {
+        throw ValidationError("\(modelPath): --tags \(chosen.joined(separator: ",")): the model has no tag vocabulary (its metadata records no '\(ModelPriors.vocabularyKey)' and noise+tags '\(ModelPriors.inputPriorKey)'), so it takes no tags")
+      }
+      if let problem = vocab.conflicts(in: chosen) { throw ValidationError("\(modelPath): --tags: \(problem)") }
+    }
+    if grid == .fixedTags && tagged == nil {
+      throw ValidationError("\(modelPath): --grid fixed-tags needs a model with a tag vocabulary; this one takes noise only")
+    }
     var feeds = sampleInputs(for: g, batch: count, seed: seed, tags: Set(chosen), fixedNoise: grid == .fixedNoise)
-    if grid == .fixedTags, var z = feeds[g.inputs[0].name], z.shape[1] == vocab.noiseLength + vocab.tags.count {
-      let n = z.shape[1]
+    if grid == .fixedTags, let (name, vocab) = tagged, var z = feeds[name] {
+      let n = vocab.inputWidth
       for r in 1..<count { for c in vocab.noiseLength..<n { z.data[r * n + c] = z.data[c] } }
-      feeds[g.inputs[0].name] = z
+      feeds[name] = z
     }
     let exec = try Executor(graph: g)
     let t0 = DispatchTime.now().uptimeNanoseconds

@@ -4,11 +4,12 @@ import Foundation
 import MoeFormats
 import MoeIR
 import MoeModels
+import MoeQuant
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show a checkpoint's keys and the architecture inferred from them.")
 
-  @Argument(help: "A Chainer .npz / .h5, an IR text .moeir, or a .npy.")
+  @Argument(help: "A Chainer .npz / .h5, an IR text .moeir, a .moe bundle, an .onnx model, or a .npy.")
   var file: String
 
   @OptionGroup var model: ModelOptions
@@ -19,20 +20,40 @@ struct Inspect: ParsableCommand {
     case "npy":
       let a = try Npy.read(url)
       print("\(file): \(a.dtype.descr) \(a.shape), \(a.data.count) bytes")
-    case "moeir":
-      let g = try ModelFile.loadIR(url)
-      var counts: [String: Int] = [:]
-      for n in g.nodes { counts[n.op.name, default: 0] += 1 }
-      print("\(file): graph '\(g.name)', \(g.nodes.count) nodes, \(g.weights.count) weights, \(g.parameterCount) parameters")
-      for (k, v) in g.metadata.sorted(by: { $0.key < $1.key }) { print("  meta \(k) = \(v)") }
-      for i in g.inputs { print("  input \(i.name): \(i.dtype.rawValue)\(i.shape)") }
-      for o in g.outputs { print("  output \(o)") }
-      print("  ops: " + counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+    case "moeir", "moe", "onnx":
+      let m = try model.load(file)
+      inspect(graph: m.graph)
+      if url.pathExtension.lowercased() == "moe" {
+        let manifest = try MoeBundle.read(url).manifest
+        print("  producer \(manifest.producer)" + (manifest.source.map { ", source \($0.file) (sha256 \($0.sha256))" } ?? ""))
+        let encodings = Dictionary(grouping: manifest.tensors, by: \.encoding).mapValues(\.count)
+        print("  encodings: " + encodings.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+      }
     case "h5", "hdf5":
       try inspect(source: try HDF5File(url: url))
     default:
       try inspect(source: try NPZFile(url: url))
     }
+  }
+
+  /// The graph's size, metadata, inputs (with their priors), outputs and op counts.
+  func inspect(graph g: Graph) {
+    var counts: [String: Int] = [:]
+    for n in g.nodes { counts[n.op.name, default: 0] += 1 }
+    print("\(file): graph '\(g.name)', \(g.nodes.count) nodes, \(g.weights.count) weights, \(g.parameterCount) parameters")
+    let priorKeys: Set = [ModelPriors.vocabularyKey, ModelPriors.inputPriorKey]
+    for (k, v) in g.metadata.sorted(by: { $0.key < $1.key }) where !priorKeys.contains(k) { print("  meta \(k) = \(v)") }
+    // Loading checked the priors; a model without them has none.
+    let priors = (try? ModelPriors(of: g)) ?? ModelPriors()
+    if let v = priors.vocabulary {
+      let groups = v.groups.map { "\($0.name)\($0.oneOf ? " (one of)" : ""): \($0.tags.joined(separator: " "))" }
+      print("  tag vocabulary: \(v.noiseLength) noise + \(v.tags.count) tags; " + groups.joined(separator: "; "))
+    } else {
+      print("  tag vocabulary: none")
+    }
+    for i in g.inputs { print("  input \(i.name): \(i.dtype.rawValue)\(i.shape), \((priors.inputs[i.name] ?? .normal).rawValue)") }
+    for o in g.outputs { print("  output \(o)") }
+    print("  ops: " + counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
   }
 
   func inspect(source: ArraySource) throws {

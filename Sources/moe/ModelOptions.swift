@@ -1,6 +1,7 @@
 // ModelOptions: the flags every command that opens a model shares (--arch, --prefix, --bn-eps, --strict, --allow-unused).
 import ArgumentParser
 import Foundation
+import MoeFormats
 import MoeIR
 import MoeModels
 

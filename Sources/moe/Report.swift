@@ -4,7 +4,6 @@ import Foundation
 import MoeFormats
 import MoeModels
 import MoeQuant
-import MoeVerify
 
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Size and fidelity of a model under a weight encoding, per layer.")

@@ -3,6 +3,7 @@ import Foundation
 import MoeData
 import MoeFormats
 import MoeModels
+import MoeQuant
 import MoeTestSupport
 import XCTest
 

@@ -2,6 +2,7 @@
 import Foundation
 import MoeData
 import MoeModels
+import MoeQuant
 import MoeTestSupport
 import XCTest
 

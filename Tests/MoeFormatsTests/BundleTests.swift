@@ -28,7 +28,7 @@ final class BundleTests: XCTestCase {
       for deflate in [false, true] {
         let url = dir.appendingPathComponent("\(scheme)-\(deflate).moe")
         let s = QuantScheme(name: scheme)!
-        let summary = try MoeBundle.write(g, to: url, producer: "test", source: nil, vocabulary: nil,
+        let summary = try MoeBundle.write(g, to: url, producer: "test", source: nil,
                                           encoding: { $0 == "d/W" && s != .float32 && s != .float16 && s != .eightbit ? QuantScheme(name: scheme + "-a1") ?? s : s },
                                           deflate: deflate)
         XCTAssertEqual(summary.fileBytes, try Data(contentsOf: url).count)
@@ -51,7 +51,7 @@ final class BundleTests: XCTestCase {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("ok.moe")
-    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, vocabulary: nil, encoding: { _ in .int8(axis: 0) })
+    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, encoding: { _ in .int8(axis: 0) })
     let good = [UInt8](try Data(contentsOf: url))
     func check(_ bytes: [UInt8], _ mention: String, file: StaticString = #filePath, line: UInt = #line) throws {
       let bad = dir.appendingPathComponent("bad.moe")
@@ -78,7 +78,7 @@ final class BundleTests: XCTestCase {
     let renamed = text.replacingOccurrences(of: "\"int8\"", with: "\"int9\"")
     var unknown = good
     unknown.replaceSubrange(128..<(128 + renamed.utf8.count), with: Array(renamed.utf8))
-    unknown.replaceSubrange(64..<96, with: SHA256.hash(unknown[128...]))
+    unknown.replaceSubrange(64..<96, with: MoeBundle.contentDigest(unknown[128...]))
     try check(unknown, "unknown encoding 'int9'")
   }
 
@@ -87,7 +87,7 @@ final class BundleTests: XCTestCase {
   func testFlippedReservedHeaderBitsAreRefused() throws {
     let dir = try TemporaryDirectory()
     let url = dir.file("ok.moe")
-    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, vocabulary: nil, encoding: { _ in .float32 })
+    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, encoding: { _ in .float32 })
     let good = [UInt8](try Data(contentsOf: url))
     XCTAssertNoThrow(try MoeBundle.read(url))
     XCTAssertEqual(MoeBundle.reservedHeaderBytes.count, 40)
@@ -107,9 +107,39 @@ final class BundleTests: XCTestCase {
     }
   }
 
-  func testSHA256KnownAnswer() {
-    // FIPS 180-4 examples are derived independently by `sha256sum` at test time.
-    for text in ["", "abc", String(repeating: "a", count: 1000)] {
+  func testLegacyVocabularyFieldBecomesMetadata() throws {
+    // A bundle from before the vocabulary travelled as metadata: only the manifest's `vocabulary` names it.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var g = Graph(name: "tiny")
+    g.inputs = [ValueInfo(name: "x", shape: Shape([.symbol("N"), .fixed(4)]))]
+    g.addWeight("w", Tensor(shape: [3, 4], data: (0..<12).map(Float.init)))
+    g.add(.linear(.plain), ["x", "w"], name: "y")
+    g.outputs = ["y"]
+    let url = dir.appendingPathComponent("old.moe")
+    try MoeBundle.write(g, to: url, producer: "test", source: nil)
+    var contents = try MoeBundle.read(url)
+    XCTAssertNil(contents.manifest.vocabulary)
+    XCTAssertEqual(try ModelPriors(of: contents.graph), ModelPriors())
+    let vocab = TagVocabulary(noiseLength: 2, groups: [.init(name: "hair", oneOf: true, tags: ["a", "b"], prior: [1, 3])])
+    contents.manifest.vocabulary = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(vocab))
+    try MoeBundle.restoreVocabulary(contents.manifest, into: &contents.graph, fail: { MoeFormatError(.badHeader, file: "old.moe", key: nil, $0) })
+    XCTAssertEqual(try ModelPriors(of: contents.graph), ModelPriors(vocabulary: vocab, inputs: ["x": .noiseAndTags]))
+    // Written again, the vocabulary is metadata and the manifest field is derived from it.
+    let again = dir.appendingPathComponent("new.moe")
+    try MoeBundle.write(contents.graph, to: again, producer: "test", source: nil)
+    let back = try MoeBundle.read(again)
+    XCTAssertEqual(back.manifest.vocabulary, contents.manifest.vocabulary)
+    XCTAssertEqual(back.manifest.metadata["input_prior"], #"{"x":"noise+tags"}"#)
+    XCTAssertNil(back.manifest.metadata["tag_vocabulary"], "the manifest holds the vocabulary once, as `vocabulary`")
+  }
+
+  func testSHA256MatchesSha256sum() {
+    // FIPS 180-4 examples and seeded random bytes around the 64-byte block boundaries; `sha256sum` is the reference.
+    var rng = SplitMixForBundle(state: 11)
+    let random = (0..<3).map { k in String(decoding: (0..<(55 + 9 * k + 4096 * k)).map { _ in UInt8(32 + Int((rng.unit() + 1) * 40)) }, as: UTF8.self) }
+    for text in ["", "abc", String(repeating: "a", count: 1000)] + random {
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
       let pipe = Pipe(), input = Pipe()
@@ -120,7 +150,7 @@ final class BundleTests: XCTestCase {
       try! input.fileHandleForWriting.close()
       p.waitUntilExit()
       let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
-      XCTAssertEqual(SHA256.hex(SHA256.hash(Array(text.utf8))), String(expected))
+      XCTAssertEqual(ModelFile.sha256Hex(Array(text.utf8)), String(expected))
     }
   }
 }

@@ -1,6 +1,7 @@
 // SRResNetGeneratorTests: graph structure, hyper-parameter inference and importer errors on synthetic checkpoints.
 import MoeFormats
 import MoeIR
+import MoeQuant
 @testable import MoeModels
 import XCTest
 

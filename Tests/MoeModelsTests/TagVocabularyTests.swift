@@ -1,5 +1,6 @@
 // TagVocabularyTests: the built-in vocabulary and sampling from its priors.
 @testable import MoeModels
+import MoeQuant
 import XCTest
 
 final class TagVocabularyTests: XCTestCase {

@@ -1,6 +1,7 @@
 // PassTests: each pass's op list before/after on the zoo, and outputs unchanged against the unoptimized graph.
 import MoeIR
 import MoeModels
+import MoeQuant
 @testable import MoePasses
 import MoeRuntime
 import XCTest

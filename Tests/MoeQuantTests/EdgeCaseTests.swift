@@ -1,5 +1,6 @@
 // EdgeCaseTests: zeros, constants, odd and empty shapes, bad inputs, truncated and corrupt payloads.
 import MoeIR
+import MoeKernels
 import MoeTestSupport
 import XCTest
 

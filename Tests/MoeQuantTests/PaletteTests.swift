@@ -1,6 +1,7 @@
 // PaletteTests: k-means quality ordering, nearest-entry assignment, determinism, and speed on 1M values.
 import Foundation
 import MoeIR
+import MoeKernels
 import MoeTestSupport
 import XCTest
 

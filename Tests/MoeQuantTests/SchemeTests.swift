@@ -1,6 +1,7 @@
 // SchemeTests: names, Codable, seeded round trips within each scheme's error bound, documented byte counts.
 import Foundation
 import MoeIR
+import MoeKernels
 import MoeQuant
 import MoeTestSupport
 import XCTest

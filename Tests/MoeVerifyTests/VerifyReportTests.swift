@@ -1,5 +1,6 @@
 // VerifyReportTests: metrics with NaN/inf differences, and the report's text/HTML/JSON when a value is non-finite.
 import Foundation
+import MoeQuant
 @testable import MoeVerify
 import XCTest
 

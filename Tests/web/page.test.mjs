@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  buildInput, defaultSettings, gaussian, interpolate, mulberry32, parseSettings, sampleTags, serializeSettings, slerp,
-  tagsOn, toRGBA, vocabularyOf,
+  buildInput, defaultSettings, gaussian, generatorInput, inputPriors, interpolate, mulberry32, parseSettings, sampleTags,
+  serializeSettings, slerp, tagsOn, toRGBA, vocabularyOf,
 } from '../../Sources/MoeWeb/app.js';
+import { load } from '../../Sources/MoeWeb/moe.js';
 import { parseNpy, writeNpy } from '../../Sources/MoeWeb/npy.js';
 import { maxAbs, root } from './helpers.mjs';
 
@@ -42,6 +43,20 @@ describe('pure helpers', () => {
     assert.deepEqual(wrong.groups, []);
     assert.match(wrong.warning, /describes 162 inputs but the model takes 150/);
     assert.match(vocabularyOf({ vocabulary: { noise_length: 'x' } }, 5).warning, /malformed/);
+  });
+
+  test('the input prior in the metadata picks the input and gates the vocabulary', () => {
+    const metadata = { vocabulary: VOCAB, input_prior: '{"z":"noise+tags"}' };
+    assert.deepEqual(inputPriors(metadata), { z: 'noise+tags' });
+    assert.deepEqual(inputPriors({ input_prior: '{not json' }), {});
+    const model = { metadata, inputs: [{ name: 'label', shape: [-1, 3] }, { name: 'z', shape: [-1, 162] }] };
+    assert.equal(generatorInput(model).name, 'z');
+    assert.equal(generatorInput({ metadata: {}, inputs: model.inputs }).name, 'label');
+    assert.deepEqual(vocabularyOf(metadata, 162, 'z'), VOCAB);
+    assert.deepEqual(vocabularyOf({ tag_vocabulary: JSON.stringify(VOCAB), input_prior: { z: 'noise+tags' } }, 162, 'z'), VOCAB);
+    // A vocabulary that the input prior does not give to this input, and a 162-wide input without any, are noise only.
+    assert.deepEqual(vocabularyOf({ ...metadata, input_prior: '{"z":"normal"}' }, 162, 'z'), { noise_length: 162, groups: [] });
+    assert.deepEqual(vocabularyOf({ arch: 'dcgan-generator' }, 162, 'z'), { noise_length: 162, groups: [] });
   });
 
   test('sampleTags: one +1 per one_of group, Off/On respected, Random follows the priors', () => {
@@ -167,6 +182,26 @@ before(() => {
   fixture = { bundle: join(dir, 'model.moe'), z: join(dir, 'z_b2.npy'), native: join(dir, 'native.npy'), chainer: join(dir, 'out_b2.npy') };
   run(moe, ['convert', join(dir, 'model.npz'), '-o', fixture.bundle]);
   run(moe, ['run', fixture.bundle, '--input', fixture.z, '-o', fixture.native]);
+});
+
+describe('metadata of converted bundles (moe convert → moe.js model.metadata)', () => {
+  test('a MakeGirls checkpoint carries its vocabulary; a 162-input DCGAN generator gets none', async () => {
+    const model = await load(readFileSync(fixture.bundle));
+    assert.deepEqual(inputPriors(model.metadata), { z: 'noise+tags' });
+    const vocab = vocabularyOf(model.metadata, 162, generatorInput(model).name);
+    assert.deepEqual(vocab.groups.map((g) => g.name), VOCAB.groups.map((g) => g.name));
+    assert.deepEqual(vocab.groups.flatMap((g) => g.tags), TAGS);
+    assert.deepEqual(vocab.groups.map((g) => g.prior), VOCAB.groups.map((g) => g.prior));
+    const dcgan = join(dir, 'dcgan');
+    run(join(root, 'Converters/py'), ['Converters/chainer/make_fixture.py', '--arch', 'dcgan-generator', '--C', '16', '--n', '162',
+      '--batch', '1', '--out', dcgan]);
+    run(moe, ['convert', join(dcgan, 'model.npz'), '-o', join(dcgan, 'model.moe')]);
+    const plain = await load(readFileSync(join(dcgan, 'model.moe')));
+    assert.equal(plain.inputs[0].shape[1], 162);
+    assert.equal(plain.metadata.vocabulary, undefined);
+    assert.equal(plain.metadata.input_prior, undefined);
+    assert.deepEqual(vocabularyOf(plain.metadata, 162, generatorInput(plain).name), { noise_length: 162, groups: [] });
+  });
 });
 
 describe('run-node.mjs', () => {

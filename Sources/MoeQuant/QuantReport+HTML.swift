@@ -2,12 +2,14 @@
 import Foundation
 
 extension QuantReport {
-  static func escape(_ s: String) -> String {
+  /// `s` with the HTML special characters escaped (shared by the verify report's page).
+  public static func escape(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
       .replacingOccurrences(of: "\"", with: "&quot;")
   }
 
-  static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+  /// The chart colours (shared by the verify report's page).
+  public static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
   static func family(_ encoding: String) -> String { String(encoding.prefix { $0 != "-" }) }
 

@@ -1,8 +1,6 @@
 // AutoQuantizer: per-layer sensitivity, then a Lagrangian choice of encodings under an output-PSNR budget, measured.
 import Foundation
 import MoeIR
-import MoeModels
-import MoeQuant
 
 /// One way to store one weight: its bytes and the output error it causes alone.
 public struct EncodingOption: Codable, Sendable {

@@ -1,25 +1,6 @@
 // Calibration: inputs drawn from a model's input prior, and the float model's reference outputs on them.
 import MoeIR
-import MoeModels
 import MoeRuntime
-
-/// Inputs for every graph input at `batch`: generator inputs of length noise + tags get N(0,1) noise and tags
-/// sampled from the vocabulary's priors; any other input gets standard normal values. Deterministic in `seed`.
-public func priorInputs(for g: Graph, batch: Int, seed: UInt64, tags: Set<String> = [], fixedNoise: Bool = false) -> [String: Tensor] {
-  let vocab = TagVocabulary.makeGirls
-  var feeds: [String: Tensor] = [:]
-  for (i, v) in g.inputs.enumerated() {
-    let shape = v.shape.dims.map { $0.value ?? batch }
-    let s = seed &+ UInt64(i)
-    if shape.count == 2 && shape[1] == vocab.noiseLength + vocab.tags.count {
-      feeds[v.name] = Tensor(shape: shape, data: vocab.sampleInputs(count: batch, seed: s, fixed: tags, fixedNoise: fixedNoise))
-    } else {
-      var rng = SeededGenerator(seed: s)
-      feeds[v.name] = Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in rng.normal() })
-    }
-  }
-  return feeds
-}
 
 /// A float model with fixed calibration inputs and its outputs on them.
 public struct CalibrationSet {

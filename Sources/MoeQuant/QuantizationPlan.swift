@@ -1,6 +1,5 @@
 // QuantizationPlan: which encoding each weight of a graph gets (uniform choice, axes from the consuming op).
 import MoeIR
-import MoeQuant
 
 /// Per-weight encodings for a bundle.
 public struct QuantizationPlan: Sendable {
@@ -23,7 +22,7 @@ public struct QuantizationPlan: Sendable {
   public static func uniform(_ name: String, for g: Graph) throws -> QuantizationPlan {
     if name == "none" || name == "f32" || name == "float32" { return QuantizationPlan() }
     guard let base = QuantScheme(name: name) else {
-      throw ImportError(file: g.name, key: nil, "unknown quantization scheme '\(name)'; known: none, f16, int8, int4-g32, palette16, palette16-pc, palette256, eightbit, auto")
+      throw QuantError.unknownScheme(name: name, known: "none, f16, int8, int4-g32, palette16, palette16-pc, palette256, eightbit, auto")
     }
     let axes = channelAxes(g)
     var plan = QuantizationPlan()

@@ -1,4 +1,6 @@
-// Half: IEEE 754 binary16 ⇄ binary32 conversion in portable Swift (no `Float16`, absent on Intel macOS).
+// Half: IEEE 754 binary16 ⇄ binary32 conversion, the one copy MoeKit has (the wasm decoders, MoeQuant, MoeFormats).
+//
+// Portable, Embedded-Swift-safe integer code (no `Float16`: absent on Intel macOS and in the wasm build).
 
 /// Converts a float to the bits of the nearest binary16 (round to nearest, ties to even).
 /// Values beyond the binary16 range become ±infinity; NaN stays NaN (quiet).
@@ -30,8 +32,8 @@ public func halfBits(_ value: Float) -> UInt16 {
   return sign | UInt16(half)
 }
 
-/// Converts binary16 bits to the (exactly representable) float.
-@inlinable
+/// Converts binary16 bits to the (exactly representable) float; NaN payloads are kept.
+@inlinable @inline(__always)
 public func floatFromHalfBits(_ half: UInt16) -> Float {
   let sign = UInt32(half & 0x8000) << 16
   let exponent = UInt32(half >> 10) & 0x1F
@@ -41,16 +43,5 @@ public func floatFromHalfBits(_ half: UInt16) -> Float {
     let magnitude = Float(mantissa) * 0x1p-24  // exact: subnormal halves are multiples of 2^-24
     return sign != 0 ? -magnitude : magnitude
   }
-  return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
-}
-
-/// The largest finite binary16 value.
-public let halfMax: Float = 65504
-
-/// The bits of the smallest binary16 value ≥ `value` (for non-negative finite `value` ≤ `halfMax`).
-/// Scales are rounded up so that quantized codes never exceed their range.
-func halfBitsRoundingUp(_ value: Float) -> UInt16 {
-  var bits = halfBits(value)
-  if floatFromHalfBits(bits) < value { bits += 1 }
-  return bits
+  return Float(bitPattern: sign | ((exponent &+ 112) << 23) | (mantissa << 13))
 }

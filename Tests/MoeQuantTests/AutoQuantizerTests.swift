@@ -3,8 +3,7 @@ import Foundation
 import MoeIR
 import MoeModels
 import MoePasses
-import MoeQuant
-@testable import MoeVerify
+@testable import MoeQuant
 import XCTest
 
 final class AutoQuantizerTests: XCTestCase {

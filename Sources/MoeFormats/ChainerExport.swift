@@ -1,5 +1,4 @@
 // ChainerExport: a graph's weights back into Chainer's key layout (plus BN counters) for save_npz/save_hdf5 readers.
-import MoeFormats
 import MoeIR
 
 /// Writes graphs whose weights carry Chainer key names back as Chainer checkpoints.

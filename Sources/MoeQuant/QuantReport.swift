@@ -1,8 +1,6 @@
 // QuantReport: per-layer and whole-model size/fidelity of an encoding plan, as text and JSON.
 import Foundation
 import MoeIR
-import MoeModels
-import MoeQuant
 
 /// Size and fidelity of a model under an encoding plan.
 public struct QuantReport: Codable {

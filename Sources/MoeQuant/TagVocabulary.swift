@@ -1,9 +1,10 @@
-// TagVocabulary: the generator's attribute tags, their groups and priors, and prior sampling.
+// TagVocabulary: a conditional generator's attribute tags, their groups and priors, and sampling from them.
 import Foundation
 
-/// A tag vocabulary: noise length, then tag groups in input order with their sampling priors.
-public struct TagVocabulary: Codable, Sendable {
-  public struct Group: Codable, Sendable {
+/// A tag vocabulary (the graph metadata key `tag_vocabulary`, Formats/ir.md §metadata): noise length, then tag groups
+/// in input order with their sampling priors.
+public struct TagVocabulary: Codable, Equatable, Sendable {
+  public struct Group: Codable, Equatable, Sendable {
     public var name: String
     /// Exactly one tag of the group is on.
     public var oneOf: Bool
@@ -11,19 +12,26 @@ public struct TagVocabulary: Codable, Sendable {
     /// For one-of groups, relative weights; otherwise the probability of each tag being on.
     public var prior: [Double]
     enum CodingKeys: String, CodingKey { case name, oneOf = "one_of", tags, prior }
+    public init(name: String, oneOf: Bool, tags: [String], prior: [Double]) {
+      self.name = name
+      self.oneOf = oneOf
+      self.tags = tags
+      self.prior = prior
+    }
   }
   public var noiseLength: Int
   public var groups: [Group]
   enum CodingKeys: String, CodingKey { case noiseLength = "noise_length", groups }
+  public init(noiseLength: Int, groups: [Group]) {
+    self.noiseLength = noiseLength
+    self.groups = groups
+  }
 
   /// All tags in input order.
   public var tags: [String] { groups.flatMap(\.tags) }
 
-  /// The built-in MakeGirls.moe vocabulary (34 tags).
-  public static let makeGirls: TagVocabulary = {
-    // The JSON is part of the binary and covered by tests; a decoding failure is a programming error.
-    try! JSONDecoder().decode(TagVocabulary.self, from: Data(makeGirlsJSON.utf8))
-  }()
+  /// The width of one input row: noise, then one ±1 value per tag.
+  public var inputWidth: Int { noiseLength + tags.count }
 
   /// Samples a ±1 tag vector from the priors. `fixed` pins tags on (+1); a pinned tag of a one-of group
   /// switches the rest of its group off.
@@ -59,6 +67,34 @@ public struct TagVocabulary: Codable, Sendable {
   public func unknownTags(_ names: [String]) -> [String] {
     let known = Set(tags)
     return names.filter { !known.contains($0) }
+  }
+
+  /// Why `names` cannot all be switched on (unknown names, or two tags of one one-of group), or nil when they can.
+  public func conflicts(in names: [String]) -> String? {
+    let unknown = unknownTags(names)
+    if !unknown.isEmpty { return "unknown tag(s) \(unknown.joined(separator: ", ")); known: \(tags.joined(separator: ", "))" }
+    for g in groups where g.oneOf {
+      let chosen = g.tags.filter { names.contains($0) }
+      if chosen.count > 1 {
+        return "tags \(chosen.joined(separator: " and ")) both belong to the one-of group \(g.name) (exactly one of its tags is on); choose one"
+      }
+    }
+    return nil
+  }
+
+  /// Problems that make the vocabulary unusable (empty or duplicate tags, priors that do not match), or nil.
+  public func problems() -> String? {
+    guard noiseLength >= 0 else { return "noise_length \(noiseLength) is negative" }
+    var seen = Set<String>()
+    for g in groups {
+      guard !g.tags.isEmpty else { return "group \(g.name) has no tags" }
+      guard g.prior.count == g.tags.count else { return "group \(g.name) has \(g.tags.count) tags but \(g.prior.count) priors" }
+      guard g.prior.allSatisfy({ $0.isFinite && $0 >= 0 }), !g.oneOf || g.prior.reduce(0, +) > 0,
+        g.oneOf || g.prior.allSatisfy({ $0 <= 1 })
+      else { return "group \(g.name) has priors outside [0, 1] (or one-of weights that sum to 0)" }
+      for t in g.tags where !seen.insert(t).inserted { return "tag \(t) appears twice" }
+    }
+    return nil
   }
 }
 
