@@ -44,7 +44,7 @@ let package = Package(
     .target(name: "MoePasses", dependencies: ["MoeIR"]),
     .target(name: "MoeKernels"),
     .target(name: "MoeAutodiff", dependencies: ["MoeIR"]),
-    .target(name: "MoeTraining", dependencies: ["MoeIR", "MoeAutodiff", "MoeRuntime", "MoeModels", "MoeFormats"]),
+    .target(name: "MoeTraining", dependencies: ["MoeIR", "MoeAutodiff", "MoeRuntime", "MoeModels", "MoeFormats", "MoeQuant", "MoeData"]),
     .target(name: "MoeSite", dependencies: ["MoeFormats"]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
@@ -52,7 +52,7 @@ let package = Package(
     .target(name: "MoeData", dependencies: ["MoeImageShim", "MoeFormats", "MoeModels", "MoeQuant"]),
     .target(name: "MoeVerify", dependencies: ["MoeIR", "MoeRuntime", "MoeQuant", "MoeModels", "MoeFormats", "MoeSite"]),
     .executableTarget(name: "moe", dependencies: [
-      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite", "MoeData",
+      "MoeIR", "MoeFormats", "MoeRuntime", "MoeModels", "MoePasses", "MoeQuant", "MoeVerify", "MoeSite", "MoeData", "MoeTraining",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
