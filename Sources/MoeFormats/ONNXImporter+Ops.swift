@@ -12,15 +12,23 @@ extension ONNXImporter.Reader {
   @discardableResult
   mutating func emit(_ n: ONNXImporter.ONode, _ op: Op, _ inputs: [String], output: String? = nil) throws -> String {
     let shapesIn = try inputs.map { x -> Shape in
+      if shapes[x] == nil && (ints[x] != nil || shapeSources[x] != nil) {
+        throw refuse(n, "input '\(x)' is an int64 shape value; shape arithmetic other than Reshape/Expand to a Shape is not imported (static shapes)")
+      }
       guard let s = shapes[x] else { throw err(n, "input '\(x)' has no known shape") }
       return s
     }
     let out: [Shape]
     do { out = try op.inferShapes(shapesIn) } catch { throw err(n, "\(error)") }
+    let dtype: DType
+    do { dtype = try op.inferDTypes(inputs.map { dtypes[$0] ?? .float32 })[0] } catch {
+      throw refuse(n, "element types \(inputs.map { (dtypes[$0] ?? .float32).rawValue }) are not supported by \(op.name): \(error)")
+    }
     let name = output ?? n.outputs[0]
     let nodeName = output == nil ? n.name : "\(n.name)/\(name)"
     graph.nodes.append(Node(name: nodeName, op: op, inputs: inputs, outputs: [name]))
     shapes[name] = out[0]
+    if dtype != .float32 { dtypes[name] = dtype }
     return name
   }
 
@@ -190,6 +198,11 @@ extension ONNXImporter.Reader {
       if opset < 5 {
         guard let a = intList(n, "shape") else { throw err(n, "missing shape attribute") }
         s = a
+      } else if let like = shapeSources[n.inputs[1]], let target = shapes[like], let from = shapes[ins[0]] {
+        guard let v = reshapeDims(target, from: from) else {
+          throw refuse(n, "reshape to the shape of '\(like)' \(target) needs at most one symbolic dimension that moves")
+        }
+        s = v
       } else {
         guard let v = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
         s = v
@@ -209,7 +222,7 @@ extension ONNXImporter.Reader {
     case "Slice": try slice(n)
     case "Unsqueeze", "Squeeze": try squeeze(n)
     default:
-      throw refuse(n, "unsupported op \(n.opType)")
+      guard try convertNewer(n) else { throw refuse(n, "unsupported op \(n.opType)") }
     }
   }
 }
