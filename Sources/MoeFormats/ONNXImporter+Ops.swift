@@ -1,4 +1,5 @@
-// ONNXImporter+Ops: one ONNX node → IR node(s), with the opset-dependent forms of each op (opsets 7–28).
+// ONNXImporter+Ops: one ONNX node → IR node(s), with the opset-dependent forms of each op (opsets 7–28); the
+// elementwise families and the newer ops are in ONNXImporter+Newer.swift / +Spatial.swift.
 import CONNX
 import MoeIR
 
@@ -182,14 +183,7 @@ extension ONNXImporter.Reader {
       }
       try emit(n, linear ? .linear(.plain) : .gemm(GemmAttrs(alpha: alpha, beta: beta, transA: transA, transB: transB)), i)
     case "MatMul": try matmul(n, floatInputs(n))
-    case "Add": try emit(n, .add, floatInputs(n))
-    case "Sub": try emit(n, .sub, floatInputs(n))
-    case "Mul": try emit(n, .mul, floatInputs(n))
-    case "Relu": try emit(n, .relu, ins)
     case "LeakyRelu": try emit(n, .leakyRelu(alpha: float(n, "alpha", 0.01)), ins)
-    case "Tanh": try emit(n, .tanh, ins)
-    case "Sigmoid": try emit(n, .sigmoid, ins)
-    case "Softplus": try emit(n, .softplus, ins)
     case "Identity":
       if let v = ints[ins[0]] { ints[n.outputs[0]] = v; return }
       try emit(n, .identity, ins)

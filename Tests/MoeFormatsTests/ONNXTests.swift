@@ -350,13 +350,13 @@ final class ONNXTests: XCTestCase {
     assertFormatError({ _ = try ONNXImporter.read(missing) }, kind: .kind(.invalidONNX), path: missing.path, contains: "'add_bias'")
 
     let unsupported = try makeModel("""
-      nodes = [helper.make_node("Softmax", ["x"], ["a"], name="sm"), helper.make_node("Relu", ["a"], ["b"], name="ok"),
+      nodes = [helper.make_node("Hardmax", ["x"], ["a"], name="sm"), helper.make_node("Relu", ["a"], ["b"], name="ok"),
                helper.make_node("Erf", ["b"], ["y"], name="erf1")]
       m = M(helper.make_graph(nodes, "g", [F("x", 2)], [F("y", 2)]))
       onnx.save(m, sys.argv[1])
       """, name: "unsupported.onnx", in: dir)
     assertFormatError({ _ = try ONNXImporter.read(unsupported) }, kind: .kind(.unsupportedONNX), path: unsupported.path,
-                      contains: "Softmax (node 'sm'), Erf (node 'erf1')")
+                      contains: "Hardmax (node 'sm'), Erf (node 'erf1')")
 
     let cycle = try makeModel("""
       nodes = [helper.make_node("Add", ["x", "b"], ["a"], name="first"), helper.make_node("Relu", ["a"], ["b"], name="second")]
