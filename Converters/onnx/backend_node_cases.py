@@ -43,7 +43,9 @@ MODULES = {
     "Dropout": "dropout", "Shape": "shape", "Expand": "expand", "Pad": "pad", "MaxPool": "maxpool",
     "AveragePool": "averagepool", "GlobalAveragePool": "globalaveragepool", "GlobalMaxPool": "globalmaxpool",
     "Resize": "resize", "Upsample": "upsample", "SpaceToDepth": "spacetodepth", "ReduceSum": "reducesum",
-    "ReduceMean": "reducemean", "ReduceMax": "reducemax", "ReduceMin": "reducemin",
+    "ReduceMean": "reducemean", "ReduceMax": "reducemax", "ReduceMin": "reducemin", "HardSigmoid": "hardsigmoid",
+    "HardSwish": "hardswish", "Elu": "elu", "Selu": "selu", "GroupNormalization": "groupnormalization",
+    "LayerNormalization": "layernormalization",
 }
 # Inputs (by position) that MoeKit needs as static int64 values.
 STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}, "ReduceSum": {1},

@@ -163,6 +163,24 @@ def norms():
     case("dropout_mask_refused_13", 13, [node("Dropout", ["x"], ["y", "mask"])], [("x", v)], ["y"],
          refuse="the mask output is not supported")
     case("identity_13", 13, [node("Identity", ["x"])], [("x", v)], ["y"])
+    # Composite ops (several IR ops each).
+    a = rand(2, 3, 4, 5, lo=-5, hi=5)
+    case("hardsigmoid_default_7", 7, [node("HardSigmoid", ["x"])], [("x", a)], ["y"])
+    case("hardsigmoid_attrs_13", 13, [node("HardSigmoid", ["x"], alpha=0.3, beta=0.4)], [("x", a)], ["y"], batch="N")
+    case("hardswish_14", 14, [node("HardSwish", ["x"])], [("x", a)], ["y"])
+    case("elu_default_7", 7, [node("Elu", ["x"])], [("x", a)], ["y"])
+    case("elu_alpha_13", 13, [node("Elu", ["x"], alpha=0.5)], [("x", a)], ["y"], batch="N")
+    case("selu_default_7", 7, [node("Selu", ["x"])], [("x", a)], ["y"])
+    case("selu_attrs_13", 13, [node("Selu", ["x"], alpha=1.5, gamma=1.2)], [("x", a)], ["y"])
+    g = rand(2, 6, 4, 5) * 3 + 1
+    case("groupnorm_per_channel_21", 21, [node("GroupNormalization", ["x", "s", "b"], num_groups=3, epsilon=1e-3)], [("x", g)],
+         ["y"], [W("s", rand(6)), W("b", rand(6))], batch="N")
+    case("layernorm_last_17", 17, [node("LayerNormalization", ["x", "s", "b"])], [("x", g)], ["y"], [W("s", rand(5)), W("b", rand(5))],
+         batch="N")
+    case("layernorm_axis1_17", 17, [node("LayerNormalization", ["x", "s"], axis=1, epsilon=1e-3)], [("x", g)], ["y"],
+         [W("s", rand(6, 4, 5))])
+    case("layernorm_stats_17", 17, [node("LayerNormalization", ["x", "s"], ["y", "mean", "inv_std"], axis=-2)], [("x", g)],
+         ["y", "mean", "inv_std"], [W("s", rand(4, 5))])
 
 
 def spatial():

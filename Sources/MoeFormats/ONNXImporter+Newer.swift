@@ -11,7 +11,7 @@ extension ONNXImporter {
       "Sum", "Mean", "Where", "Cast", "Clip", "PRelu", "Softmax", "LogSoftmax", "InstanceNormalization", "LRN",
       "Dropout", "Shape", "Expand", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Resize",
       "Upsample", "SpaceToDepth",
-    ])
+    ]).union(compositeOps)
 }
 
 extension ONNXImporter.Reader {
@@ -66,7 +66,7 @@ extension ONNXImporter.Reader {
     case "SpaceToDepth":
       if let m = string(n, "mode"), m != "DCR" { throw refuse(n, "mode '\(m)' is not supported (DCR)") }
       try emit(n, .spaceToDepth(blockSize: int(n, "blocksize", 0)), [ins[0]])
-    default: return false
+    default: return try convertComposite(n)
     }
     return true
   }
