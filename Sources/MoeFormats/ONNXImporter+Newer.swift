@@ -14,6 +14,17 @@ extension ONNXImporter {
     ]).union(compositeOps)
 }
 
+extension ONNXImporter {
+  /// The refusal of unsupported nodes: one entry per op type, sorted, with its count and first node
+  /// (`3 unsupported op(s) at opset 17: Erf ×2 (first: node 'e1'), Hardmax ×1 (first: node 'h')`).
+  static func unsupportedSummary(_ nodes: [ONode], opset: Int) -> String {
+    var byType: [String: (count: Int, first: String)] = [:]
+    for n in nodes { byType[n.opType, default: (0, n.name)].count += 1 }
+    return "\(nodes.count) unsupported op(s) at opset \(opset): "
+      + byType.keys.sorted().map { "\($0) ×\(byType[$0]!.count) (first: node '\(byType[$0]!.first)')" }.joined(separator: ", ")
+  }
+}
+
 extension ONNXImporter.Reader {
   /// Converts a node of the newer op set; false when `n.opType` is not one of them.
   mutating func convertNewer(_ n: ONNXImporter.ONode) throws -> Bool {

@@ -221,8 +221,7 @@ public enum ONNXImporter {
         !ONNXImporter.supportedOps.contains(n.opType) || !["", "ai.onnx"].contains(domain(of: n, in: g))
       }
       if !unsupported.isEmpty {
-        throw MoeFormatError(.unsupportedONNX,
-                             "\(unsupported.count) unsupported op(s): " + unsupported.map { "\($0.opType) (node '\($0.name)')" }.joined(separator: ", "))
+        throw MoeFormatError(.unsupportedONNX, ONNXImporter.unsupportedSummary(unsupported, opset: opset))
       }
       for n in try topologicalOrder(nodes) { try convert(n) }
       // Outputs.
