@@ -40,9 +40,9 @@ extension ONNXImporter.Reader {
       guard ins.count == 3 else { throw err(n, "expects 3 inputs, has \(ins.count)") }
       try emit(n, .select, floatInputs(n))
     case "Cast":
-      let to = int(n, "to", 0)
-      guard let d = ONNXOpNames.dtype(Int32(to)) else {
-        throw refuse(n, "Cast to \(ONNXImporter.typeName(Int32(to))) is not supported (the IR has f32, f16, f64, i64, i32, i8, u8, bool)")
+      let to = Int32(truncatingIfNeeded: int(n, "to", 0))
+      guard let d = ONNXOpNames.dtype(to) else {
+        throw refuse(n, "Cast to \(ONNXImporter.typeName(to)) is not supported (the IR has f32, f16, f64, i64, i32, i8, u8, bool)")
       }
       try emit(n, .cast(d), floatInputs(n).prefix(1).map { $0 })
     case "Clip":
@@ -230,8 +230,14 @@ extension ONNXImporter.Reader {
     guard fixed.count == result.rank else {
       throw refuse(n, "Expand of \(xs) to a constant shape \(target) with symbolic dimensions is not supported")
     }
+    var count = 1
+    for d in fixed {
+      let (c, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow, c <= 1 << 26 else { throw refuse(n, "Expand to \(target) is too large (more than 2^26 elements)") }
+      count = c
+    }
     let zeros = "\(n.name)/expanded_shape"
-    addWeight(zeros, Tensor(shape: fixed, data: Array(repeating: 0, count: fixed.reduce(1, *))))
+    addWeight(zeros, Tensor(shape: fixed, data: Array(repeating: 0, count: count)))
     try emit(n, .broadcastTo, [x, zeros])
   }
 

@@ -54,11 +54,11 @@ extension ONNXImporter.Reader {
     }
     let strides = intList(n, "strides") ?? [1, 1], dilations = intList(n, "dilations") ?? [1, 1]
     guard strides.count == 2, dilations.count == 2 else { throw err(n, "strides/dilations must have 2 entries") }
-    guard (strides + dilations + kernel).allSatisfy({ $0 >= 1 }) else {
-      throw err(n, "strides \(strides), dilations \(dilations) and kernel_shape \(kernel) must be ≥ 1")
+    guard (strides + dilations + kernel).allSatisfy({ $0 >= 1 && $0 <= 1 << 24 }) else {
+      throw err(n, "strides \(strides), dilations \(dilations) and kernel_shape \(kernel) must be between 1 and 2^24")
     }
     var pads = intList(n, "pads") ?? [0, 0, 0, 0]
-    guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else { throw err(n, "pads \(pads) must be 4 values ≥ 0") }
+    guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 24 }) else { throw err(n, "pads \(pads) must be 4 values in 0…2^24") }
     switch string(n, "auto_pad") ?? "NOTSET" {
     case "NOTSET": break
     case "VALID": pads = [0, 0, 0, 0]
