@@ -66,4 +66,22 @@ extension ONNXTests {
         """)
     }
   }
+
+  /// The newer ops exported with a symbolic batch (group_norm's Reshape to Shape(x), broadcast_to's Expand, sum_to's
+  /// ReduceSum over the batch), run in ONNX Runtime and imported back, at opsets 17 and 21.
+  func testExportNewerOpsWithSymbolicBatch() throws {
+    var r = Rand(s: 5)
+    var g = Graph(name: "newer", inputs: [ValueInfo(name: "x", shape: Shape([.symbol("N"), .fixed(4), .fixed(6), .fixed(6)]))])
+    for (n, s) in [("scale", [4]), ("bias", [4]), ("w", [4, 1, 1])] { g.addWeight(n, r.tensor(s)) }
+    let gn = g.add(.groupNorm(groups: 2, eps: 1e-5), ["x", "scale", "bias"], name: "gn")
+    let bt = g.add(.broadcastTo, ["w", "x"], name: "expand")
+    let st = g.add(.sumTo, ["x", "w"], name: "sum_to")
+    let pool = g.add(.maxPool(PoolAttrs(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceilMode: true)), [gn], name: "pool")
+    let up = g.add(.resize(ResizeAttrs(mode: .linear, coordinates: .alignCorners, scales: [1.5, 1.5])), [pool], name: "up")
+    let padded = g.add(.pad(PadAttrs(mode: .reflect, pads: [0, 0, 1, 1, 0, 0, 1, 1])), [up], name: "pad")
+    let sm = g.add(.logSoftmax(axis: 1), [padded], name: "log_softmax")
+    g.outputs = [gn, bt, st, sm]
+    try exportAndCompare(g)
+    try exportAndCompare(g, opset: 21)
+  }
 }
