@@ -11,10 +11,11 @@ requested ops this writes ``DIR/CASE/model.onnx``, ``in_K.npy`` and ``out_K.npy`
                                   "inputs": [{"name", "file", "dtype"}], "outputs": [...]}]}
 
 Static shapes are MoeKit's model: where a case feeds an int64 shape/axes/starts tensor as a *graph input*
-(Reshape ``shape``, Slice ``starts/ends/axes/steps``, Unsqueeze/Squeeze ``axes``), that given test input is bound as
+(Reshape ``shape``, Slice ``starts/ends/axes/steps``, Unsqueeze/Squeeze/Reduce* ``axes``, Expand ``shape``), that given test input is bound as
 an initializer before import and listed under ``bound``; likewise DequantizeLinear's x, x_scale and x_zero_point
-(MoeKit imports DequantizeLinear for weights, which are initializers). Nothing else is changed; every case is written, including
-those MoeKit must refuse (other dtypes, training mode, 1-D/3-D convolutions) so the Swift test can count them.
+(MoeKit imports DequantizeLinear for weights, which are initializers), and the inputs MoeKit reads as attributes
+(Clip min/max, Pad pads/constant_value/axes, Resize roi/scales/sizes, Upsample scales, Dropout ratio/training_mode). Nothing else is changed; every case is written, including
+those MoeKit must refuse (other dtypes, training mode, 1-D/3-D convolutions and pooling) so the Swift test can count them.
 """
 import argparse
 import importlib
@@ -34,12 +35,27 @@ MODULES = {
     "Transpose": "transpose", "DepthToSpace": "depthtospace", "Concat": "concat", "Slice": "slice",
     "Identity": "identity", "Unsqueeze": "unsqueeze", "Squeeze": "squeeze", "Constant": "constant",
     "DequantizeLinear": "dequantizelinear",
+    # The newer op set.
+    "Div": "div", "Pow": "pow", "Max": "max", "Min": "min", "Sum": "sum", "Mean": "mean", "Sqrt": "sqrt", "Exp": "exp",
+    "Log": "log", "Neg": "neg", "Abs": "abs", "Reciprocal": "reciprocal", "Sign": "sign", "Greater": "greater",
+    "Less": "less", "Equal": "equal", "Where": "where", "Cast": "cast", "Clip": "clip", "PRelu": "prelu",
+    "Softmax": "softmax", "LogSoftmax": "logsoftmax", "InstanceNormalization": "instance_normalization", "LRN": "lrn",
+    "Dropout": "dropout", "Shape": "shape", "Expand": "expand", "Pad": "pad", "MaxPool": "maxpool",
+    "AveragePool": "averagepool", "GlobalAveragePool": "globalaveragepool", "GlobalMaxPool": "globalmaxpool",
+    "Resize": "resize", "Upsample": "upsample", "SpaceToDepth": "spacetodepth", "ReduceSum": "reducesum",
+    "ReduceMean": "reducemean", "ReduceMax": "reducemax", "ReduceMin": "reducemin", "HardSigmoid": "hardsigmoid",
+    "HardSwish": "hardswish", "Elu": "elu", "Selu": "selu", "GroupNormalization": "groupnormalization",
+    "LayerNormalization": "layernormalization",
 }
 # Inputs (by position) that MoeKit needs as static int64 values.
-STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}}
+STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}, "ReduceSum": {1},
+                 "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "Expand": {1}}
 # Inputs (by position) bound whatever their dtype: MoeKit imports DequantizeLinear for weights, whose x, x_scale and
 # x_zero_point are initializers.
 WEIGHT_INPUTS = {"DequantizeLinear": {0, 1, 2}}
+# Inputs MoeKit takes as attributes (Clip bounds, Pad pads/value/axes, Resize roi/scales/sizes, Upsample scales,
+# Dropout ratio/training_mode): in exported models they are initializers or Constants; bound the same way.
+WEIGHT_INPUTS.update({"Clip": {1, 2}, "Pad": {1, 2, 3}, "Resize": {1, 2, 3}, "Upsample": {1}, "Dropout": {1, 2}})
 
 
 def collect(ops):

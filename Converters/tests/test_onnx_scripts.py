@@ -1,4 +1,5 @@
-# Tests Converters/onnx scripts: the onnx.mapping stand-in, the onnx-chainer export (vs Chainer in ONNX Runtime), the backend cases.
+# Tests Converters/onnx scripts: the onnx.mapping stand-in, the onnx-chainer export (vs Chainer in ONNX Runtime), the backend cases,
+# the ONNX Runtime case checker.
 """Checks export_onnx_chainer.py and backend_node_cases.py against independent references."""
 
 import json
@@ -13,6 +14,7 @@ import make_fixture
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "onnx"))
 import backend_node_cases  # noqa: E402
+import check_cases_ort  # noqa: E402
 import export_onnx_chainer  # noqa: E402
 
 
@@ -52,3 +54,29 @@ def test_backend_cases_bind_static_inputs(tmp_path):
         assert c["rtol"] == 1e-3 and c["atol"] == 1e-7
         for x in c["inputs"] + c["outputs"]:
             assert os.path.exists(tmp_path / x["file"])
+
+
+def test_check_cases_ort_compares_with_expected(tmp_path):
+    from onnx import TensorProto, helper
+    x = np.array([[-1.0, 2.0, np.nan]], np.float32)
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "relu.onnx"))
+    np.savez(tmp_path / "in.npz", x=x)
+    np.savez(tmp_path / "good.npz", y=np.array([[0.0, 2.0, np.nan]], np.float32))
+    np.savez(tmp_path / "bad.npz", y=np.array([[0.0, 2.5, np.nan]], np.float32))
+    np.savez(tmp_path / "nan.npz", y=np.array([[0.0, 2.0, 1.0]], np.float32))
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    cases = [{"name": n, "model": m, "inputs": "in.npz", "expected": e, "outputs": ["y"]}
+             for n, m, e in [("good", "relu.onnx", "good.npz"), ("bad", "relu.onnx", "bad.npz"),
+                             ("nan", "relu.onnx", "nan.npz"), ("broken", "broken.onnx", "good.npz")]]
+    with open(tmp_path / "m.json", "w") as f:
+        json.dump({"tolerance": 1e-5, "cases": cases}, f)
+    assert check_cases_ort.main(["x", str(tmp_path / "m.json"), str(tmp_path / "r.json")]) == 0
+    with open(tmp_path / "r.json") as f:
+        r = {c["name"]: c for c in json.load(f)["results"]}
+    assert r["good"]["ok"] and r["good"]["worst"] == 0
+    assert not r["bad"]["ok"] and abs(r["bad"]["worst"] - 0.2) < 1e-6
+    assert not r["nan"]["ok"] and r["nan"]["worst"] >= 1e30
+    assert not r["broken"]["ok"] and r["broken"]["error"]

@@ -66,29 +66,74 @@ extension ONNXExporter.Builder {
       if p.mode == .constant { ins.append(scalar("value", p.value)) }
       node("Pad", n.name, ins, [out], [("mode", .string(p.mode.rawValue))])
     case .maxPool(let p):
-      node("MaxPool", n.name, n.inputs, [out], poolAttributes(p))
+      node("MaxPool", n.name, n.inputs, [out], try poolAttributes(p, input: x, refuse))
     case .averagePool(let p):
       if p.dilations != [1, 1] && opset < 19 { throw refuse("AveragePool takes dilations from opset 19") }
-      var a = poolAttributes(p).filter { $0.0 != "dilations" || opset >= 19 }
+      var a = try poolAttributes(p, input: x, refuse).filter { $0.0 != "dilations" || opset >= 19 }
       a.append(("count_include_pad", .int(p.countIncludePad ? 1 : 0)))
       node("AveragePool", n.name, n.inputs, [out], a)
     case .globalAveragePool: node("GlobalAveragePool", n.name, n.inputs, [out])
     case .globalMaxPool: node("GlobalMaxPool", n.name, n.inputs, [out])
     case .resize(let r):
-      let scales = fresh(n.name + "/scales")
-      initializers.append(floatTensor(scales, Tensor(shape: [4], data: [1, 1] + r.scales)))
       var a: [(String, Attr)] = [("mode", .string(r.mode.rawValue)), ("coordinate_transformation_mode", .string(r.coordinates.rawValue))]
       if r.mode == .nearest { a.append(("nearest_mode", .string(r.nearest.rawValue))) }
-      node("Resize", n.name, [x, "", scales], [out], a)
+      // align_corners maps through the output length, which ONNX's reference takes as in · scale unrounded: where
+      // that is not whole, sizes say the length exactly (with `axes` from opset 18, else when N and C are fixed).
+      let xs = types[x]!.shape, ys = types[out]!.shape
+      let whole = (0..<2).allSatisfy { i in
+        let v = Double(xs[2 + i].value ?? 0) * Double(r.scales[i])
+        return v == v.rounded()
+      }
+      if r.coordinates == .alignCorners && !whole && (opset >= 18 || (xs[0].value != nil && xs[1].value != nil)) {
+        let sizes = opset >= 18 ? ys.dims.suffix(2).map { $0.value! } : ys.dims.map { $0.value! }
+        if opset >= 18 { a.append(("axes", .ints([2, 3]))) }
+        node("Resize", n.name, [x, "", "", int64Initializer(n.name + "/sizes", sizes)], [out], a)
+      } else {
+        let scales = fresh(n.name + "/scales")
+        initializers.append(floatTensor(scales, Tensor(shape: [4], data: [1, 1] + r.scales)))
+        node("Resize", n.name, [x, "", scales], [out], a)
+      }
     case .spaceToDepth(let b): node("SpaceToDepth", n.name, n.inputs, [out], [("blocksize", .int(b))])
     default:
       throw refuse("internal: not an op of the newer set")
     }
   }
 
-  private func poolAttributes(_ p: PoolAttrs) -> [(String, Attr)] {
-    [("kernel_shape", .ints(p.kernel)), ("strides", .ints(p.strides)), ("pads", .ints(p.pads)),
-     ("dilations", .ints(p.dilations)), ("ceil_mode", .int(p.ceilMode ? 1 : 0))]
+  /// Pool attributes. The IR (as ONNX Runtime and PyTorch) drops a ceil-mode window that would start in the end
+  /// padding; onnx's shape inference keeps it. So `ceil_mode=1` is written only when it adds a window on every axis
+  /// where it changes anything; when it adds on one axis and drops on the other, the adding axis gets the extra end
+  /// padding instead (`ceil_mode=0`; exact for MaxPool and count_include_pad=0), else the export is refused.
+  private func poolAttributes(_ p: PoolAttrs, input x: String, _ refuse: (String) -> MoeFormatError) throws -> [(String, Attr)] {
+    let spatial = types[x]!.shape.dims.suffix(2).map { $0.value ?? 0 }
+    var pads = p.pads
+    var ceil = false
+    if p.ceilMode {
+      var adds: [Int] = [], drops = false
+      for i in 0..<2 {
+        let span = p.dilations[i] * (p.kernel[i] - 1) + 1
+        let room = spatial[i] + p.pads[i] + p.pads[i + 2] - span
+        guard room >= 0, room % p.strides[i] != 0 else { continue }
+        let extent = { (ceil: Bool) in
+          pooledExtent(input: spatial[i], kernel: p.kernel[i], stride: p.strides[i], padBegin: p.pads[i], padEnd: p.pads[i + 2],
+                       dilation: p.dilations[i], ceilMode: ceil)
+        }
+        if extent(true) != extent(false) { adds.append(i) } else { drops = true }
+      }
+      if drops && !adds.isEmpty {
+        for i in adds {
+          let span = p.dilations[i] * (p.kernel[i] - 1) + 1
+          let room = spatial[i] + p.pads[i] + p.pads[i + 2] - span
+          pads[i + 2] += p.strides[i] - room % p.strides[i]
+          guard pads[i + 2] < span, !p.countIncludePad else {
+            throw refuse("ceil_mode adds a window along one axis and drops the last along the other; onnx's shape inference keeps that window")
+          }
+        }
+      } else {
+        ceil = !adds.isEmpty
+      }
+    }
+    return [("kernel_shape", .ints(p.kernel)), ("strides", .ints(p.strides)), ("pads", .ints(pads)),
+            ("dilations", .ints(p.dilations)), ("ceil_mode", .int(ceil ? 1 : 0))]
   }
 
   private func scalarVector(_ base: String, _ v: Float, _ count: Int) -> String {

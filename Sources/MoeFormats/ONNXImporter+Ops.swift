@@ -1,4 +1,5 @@
-// ONNXImporter+Ops: one ONNX node → IR node(s), with the opset-dependent forms of each op (opsets 7–28).
+// ONNXImporter+Ops: one ONNX node → IR node(s), with the opset-dependent forms of each op (opsets 7–28); the
+// elementwise families and the newer ops are in ONNXImporter+Newer.swift / +Spatial.swift.
 import CONNX
 import MoeIR
 
@@ -12,15 +13,23 @@ extension ONNXImporter.Reader {
   @discardableResult
   mutating func emit(_ n: ONNXImporter.ONode, _ op: Op, _ inputs: [String], output: String? = nil) throws -> String {
     let shapesIn = try inputs.map { x -> Shape in
+      if shapes[x] == nil && (ints[x] != nil || shapeSources[x] != nil) {
+        throw refuse(n, "input '\(x)' is an int64 shape value; shape arithmetic other than Reshape/Expand to a Shape is not imported (static shapes)")
+      }
       guard let s = shapes[x] else { throw err(n, "input '\(x)' has no known shape") }
       return s
     }
     let out: [Shape]
     do { out = try op.inferShapes(shapesIn) } catch { throw err(n, "\(error)") }
+    let dtype: DType
+    do { dtype = try op.inferDTypes(inputs.map { dtypes[$0] ?? .float32 })[0] } catch {
+      throw refuse(n, "element types \(inputs.map { (dtypes[$0] ?? .float32).rawValue }) are not supported by \(op.name): \(error)")
+    }
     let name = output ?? n.outputs[0]
     let nodeName = output == nil ? n.name : "\(n.name)/\(name)"
     graph.nodes.append(Node(name: nodeName, op: op, inputs: inputs, outputs: [name]))
     shapes[name] = out[0]
+    if dtype != .float32 { dtypes[name] = dtype }
     return name
   }
 
@@ -174,14 +183,7 @@ extension ONNXImporter.Reader {
       }
       try emit(n, linear ? .linear(.plain) : .gemm(GemmAttrs(alpha: alpha, beta: beta, transA: transA, transB: transB)), i)
     case "MatMul": try matmul(n, floatInputs(n))
-    case "Add": try emit(n, .add, floatInputs(n))
-    case "Sub": try emit(n, .sub, floatInputs(n))
-    case "Mul": try emit(n, .mul, floatInputs(n))
-    case "Relu": try emit(n, .relu, ins)
     case "LeakyRelu": try emit(n, .leakyRelu(alpha: float(n, "alpha", 0.01)), ins)
-    case "Tanh": try emit(n, .tanh, ins)
-    case "Sigmoid": try emit(n, .sigmoid, ins)
-    case "Softplus": try emit(n, .softplus, ins)
     case "Identity":
       if let v = ints[ins[0]] { ints[n.outputs[0]] = v; return }
       try emit(n, .identity, ins)
@@ -190,6 +192,11 @@ extension ONNXImporter.Reader {
       if opset < 5 {
         guard let a = intList(n, "shape") else { throw err(n, "missing shape attribute") }
         s = a
+      } else if let like = shapeSources[n.inputs[1]], let target = shapes[like], let from = shapes[ins[0]] {
+        guard let v = reshapeDims(target, from: from) else {
+          throw refuse(n, "reshape to the shape of '\(like)' \(target) needs at most one symbolic dimension that moves")
+        }
+        s = v
       } else {
         guard let v = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
         s = v
@@ -209,7 +216,7 @@ extension ONNXImporter.Reader {
     case "Slice": try slice(n)
     case "Unsqueeze", "Squeeze": try squeeze(n)
     default:
-      throw refuse(n, "unsupported op \(n.opType)")
+      guard try convertNewer(n) else { throw refuse(n, "unsupported op \(n.opType)") }
     }
   }
 }

@@ -9,11 +9,11 @@ import MoeQuant
 /// Unsqueeze/Squeeze axes). Every error is one `MoeFormatError` naming the file (and node).
 public enum ONNXImporter {
   /// The op types the importer maps.
-  public static let supportedOps: Set<String> = [
+  public static let supportedOps: Set<String> = Set([
     "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu",
     "Tanh", "Sigmoid", "Softplus", "Reshape", "Flatten", "Transpose", "DepthToSpace", "Concat", "Slice",
     "Identity", "Unsqueeze", "Squeeze", "Constant", "DequantizeLinear",
-  ]
+  ]).union(newerOps)
 
   /// The default-domain opsets the importer reads (below 7, Add/Sub/Mul used legacy broadcasting).
   public static let supportedOpsets = 7...28
@@ -102,6 +102,13 @@ public enum ONNXImporter {
         throw MoeFormatError(.invalidONNX, key: name, "\(what): \(data.count) floats for shape \(shape)")
       }
       return .float(Tensor(shape: shape, data: data))
+    case Int32(ONNX__TENSOR_PROTO__DATA_TYPE__BOOL.rawValue):
+      // Flags such as Dropout's training_mode: kept as static 0/1 integers.
+      let data = raw.map { $0.map { Int($0 != 0 ? 1 : 0) } } ?? (0..<t.n_int32_data).map { t.int32_data[$0] != 0 ? 1 : 0 }
+      guard data.count == count else {
+        throw MoeFormatError(.invalidONNX, key: name, "\(what): \(data.count) bool values for shape \(shape)")
+      }
+      return .int64(data, shape: shape)
     case Int32(ONNX__TENSOR_PROTO__DATA_TYPE__INT64.rawValue):
       var data: [Int]
       if let raw {
@@ -142,6 +149,10 @@ public enum ONNXImporter {
     /// Initializers only DequantizeLinear reads, undecoded; and the int8 encodings it recovered.
     var quantized: [String: UnsafeMutablePointer<Onnx__TensorProto>] = [:]
     var encodings: [String: EncodedTensor] = [:]
+    /// Outputs of Shape nodes over a symbolic shape: the value whose shape they hold (read by Reshape and Expand).
+    var shapeSources: [String: String] = [:]
+    /// The dtype of every value that is not float32 (bool inputs, comparisons, casts).
+    var dtypes: [String: DType] = [:]
 
     mutating func read(_ g: Onnx__GraphProto) throws {
       graph.name = ONNXC.string(g.name).isEmpty ? "onnx" : ONNXC.string(g.name)
@@ -167,9 +178,10 @@ public enum ONNXImporter {
         else {
           throw MoeFormatError(.unsupportedONNX, key: name, "graph input is not a tensor (sequence, map or optional); MoeKit reads float32 tensors")
         }
-        guard tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue) else {
+        let isBool = tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__BOOL.rawValue)
+        guard tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue) || isBool else {
           throw MoeFormatError(.unsupportedONNX, key: name,
-                               "graph input has element type \(ONNXImporter.typeName(tt.pointee.elem_type)); MoeKit reads float32 tensors"
+                               "graph input has element type \(ONNXImporter.typeName(tt.pointee.elem_type)); MoeKit reads float32 and bool tensors"
                                  + (tt.pointee.elem_type == Int32(ONNX__TENSOR_PROTO__DATA_TYPE__INT64.rawValue)
                                    ? " (int64 shapes/axes must be initializers or Constants: static shapes)" : ""))
         }
@@ -190,8 +202,9 @@ public enum ONNXImporter {
             dims.append(.symbol("N"))
           }
         }
-        graph.inputs.append(ValueInfo(name: name, shape: Shape(dims)))
+        graph.inputs.append(ValueInfo(name: name, dtype: isBool ? .bool : .float32, shape: Shape(dims)))
         shapes[name] = Shape(dims)
+        if isBool { dtypes[name] = .bool }
       }
       // Nodes.
       var nodes: [ONode] = []
@@ -208,18 +221,19 @@ public enum ONNXImporter {
         !ONNXImporter.supportedOps.contains(n.opType) || !["", "ai.onnx"].contains(domain(of: n, in: g))
       }
       if !unsupported.isEmpty {
-        throw MoeFormatError(.unsupportedONNX,
-                             "\(unsupported.count) unsupported op(s): " + unsupported.map { "\($0.opType) (node '\($0.name)')" }.joined(separator: ", "))
+        throw MoeFormatError(.unsupportedONNX, ONNXImporter.unsupportedSummary(unsupported, opset: opset))
       }
       for n in try topologicalOrder(nodes) { try convert(n) }
       // Outputs.
       for v in ONNXC.list(g.output, g.n_output) {
         let name = ONNXC.string(v.pointee.name)
+        materializeStaticOutput(name)
         guard shapes[name] != nil || graph.initializers[name] != nil else {
           throw MoeFormatError(.invalidONNX, key: name, "graph output is not produced by any node")
         }
         graph.outputs.append(name)
       }
+      pruneUnusedWeights()
     }
 
     func domain(of n: ONode, in g: Onnx__GraphProto) -> String {
