@@ -25,8 +25,16 @@ public final class Executor {
   private let producer: [String: Int]
   private var arena: UnsafeMutablePointer<Float>
   private var arenaCapacity = 0
-  /// When set, `run` adds each node's wall time (seconds) here, by node index (for benchmarks).
-  var nodeSeconds: [Double]?
+  /// When set, `run` adds each node's wall time (seconds) here, by node index (for benchmarks and profiles).
+  public var nodeSeconds: [Double]?
+
+  /// Seconds per op name accumulated in `nodeSeconds`, largest first.
+  public var secondsByOp: [(op: String, seconds: Double)] {
+    guard let t = nodeSeconds else { return [] }
+    var by: [String: Double] = [:]
+    for (i, n) in graph.nodes.enumerated() { by[n.op.name, default: 0] += t[i] }
+    return by.sorted { $0.value > $1.value }.map { ($0.key, $0.value) }
+  }
 
   /// Verifies `graph` (weights required) and copies its weights and constants.
   /// - Throws: `IRError` when the graph is malformed (naming the node), `RuntimeError` when it cannot be run.

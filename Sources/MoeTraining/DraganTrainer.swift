@@ -72,6 +72,17 @@ public final class DraganTrainer {
     for p in graphs.discriminator.parameters { disState[p] = AdamState(count: discriminator.initializers[p]!.count) }
   }
 
+  /// Turns per-op timing on (true) or off; `profile` then lists seconds by op for both step graphs.
+  public func setProfiling(_ on: Bool) {
+    dExecutor.nodeSeconds = on ? [Double](repeating: 0, count: dExecutor.graph.nodes.count) : nil
+    gExecutor.nodeSeconds = on ? [Double](repeating: 0, count: gExecutor.graph.nodes.count) : nil
+  }
+
+  /// Seconds by op of the D-step and G-step graphs since profiling was turned on.
+  public var profile: (d: [(op: String, seconds: Double)], g: [(op: String, seconds: Double)]) {
+    (dExecutor.secondsByOp, gExecutor.secondsByOp)
+  }
+
   /// The current value of a generator (`gen`) or discriminator (`dis`) weight, by Chainer key.
   public func weight(_ model: String, _ key: String) throws -> Tensor {
     try (model == "gen" ? gExecutor : dExecutor).variable(model + "/" + key)
