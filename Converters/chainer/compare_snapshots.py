@@ -21,6 +21,10 @@ def main():
                     "--noise-bound in both) and the parameters may differ by at most 2·K·alpha")
     ap.add_argument("--noise-bound", type=float, default=1e-5)
     ap.add_argument("--max-step", type=float, default=0.0, help="2·K·alpha for --noise parameters")
+    ap.add_argument("--noise-keys", default="", help="comma-separated full keys whose exact value is 0 (gradients of biases "
+                    "right before batch normalization): both sides must be below --noise-relative × the largest value "
+                    "of all compared keys")
+    ap.add_argument("--noise-relative", type=float, default=1e-5)
     args = ap.parse_args()
     noise = {}
     for item in filter(None, args.noise.split(",")):
@@ -29,6 +33,10 @@ def main():
         for s in ("m", "v"):
             noise["updater/optimizer:%s/%s/%s" % (model, key, s)] = "moment"
     noise_report = {}
+    noise_keys = set(filter(None, args.noise_keys.split(",")))
+    reference = np.load(args.reference)
+    largest = max((float(np.abs(reference[k]).max()) for k in reference.keys() if k.startswith(args.prefix) and
+                   reference[k].size and np.issubdtype(reference[k].dtype, np.floating)), default=0.0)
     a, b = np.load(args.ours), np.load(args.reference)
     errors, missing = {}, []
     for key in sorted(k for k in b.keys() if k.startswith(args.prefix)):
@@ -41,6 +49,11 @@ def main():
             continue
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             errors[key] = float("inf")
+            continue
+        if key in noise_keys:
+            ok = max(np.abs(x).max(), np.abs(y).max()) <= args.noise_relative * largest
+            noise_report[key] = {"ours": float(np.abs(x).max()), "chainer": float(np.abs(y).max()), "bound": args.noise_relative * largest,
+                                 "ok": bool(ok)}
             continue
         if key in noise:
             if noise[key] == "moment":

@@ -26,6 +26,9 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--iterations", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gradients", action="store_true", help="write gradients.npz (both losses' gradients at the initial "
+                    "weights) instead of reference.npz")
+    ap.add_argument("--float64", action="store_true", help="the reference computed in float64")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     C, B, U, n = (int(v) for v in args.gen_arch.split(","))
@@ -51,6 +54,8 @@ def main():
     subprocess.run([sys.executable, os.path.join(here, "dragan_reference.py"), "--gen", os.path.join(args.out, "G.npz"),
                     "--dis", os.path.join(args.out, "D.npz"), "--batches", os.path.join(args.out, "batches.npz"),
                     "--iterations", str(args.iterations), "--out", os.path.join(args.out, "reference.npz"),
+                    *(["--gradients", os.path.join(args.out, "gradients.npz")] if args.gradients else []),
+                    *(["--float64"] if args.float64 else []),
                     "--gen-arch", args.gen_arch, "--dis-widths", args.dis_widths, "--size", str(size), "--tags", str(T),
                     "--lambda-adv", str(float(T))], check=True)
 

@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=1)
     ap.add_argument("--out", required=True)
     ap.add_argument("--layout")
+    ap.add_argument("--gradients", help="instead of training: write grad/dis/KEY (∂L_D) and grad/gen/KEY (∂L_G), both at the "
+                    "initial weights (the G loss through the initial D) for the first batch, to this NPZ")
     ap.add_argument("--gen-arch", default="64,16,3,162")
     ap.add_argument("--dis-widths", default="32,64,128,256,512")
     ap.add_argument("--size", type=int, default=128)
@@ -115,7 +117,11 @@ def main():
     ap.add_argument("--alpha", type=float, default=2e-4)
     ap.add_argument("--beta1", type=float, default=0.5)
     ap.add_argument("--beta2", type=float, default=0.999)
+    ap.add_argument("--float64", action="store_true", help="compute in float64 (Chainer's global dtype): a reference without "
+                    "float32 rounding")
     args = ap.parse_args()
+    if args.float64:
+        chainer.global_config.dtype = np.dtype(np.float64)
 
     gen, dis = build(args)
     chainer.serializers.load_npz(args.gen, gen)
@@ -126,7 +132,30 @@ def main():
     def next_batch():
         k = state["k"]
         state["k"] += 1
-        return tuple(data["%s_%d" % (name, k)].astype(np.float32) for name in ("real", "tags", "zd", "zg", "u"))
+        dtype = np.float64 if args.float64 else np.float32
+        return tuple(data["%s_%d" % (name, k)].astype(dtype) for name in ("real", "tags", "zd", "zg", "u"))
+
+    if args.gradients:
+        real, tags, zd, zg, u = next_batch()
+        fake = gen(zd).array
+        adv_real, cls_real = dis(real)
+        adv_fake, _ = dis(fake)
+        x_p = chainer.Variable((real + 0.5 * real.std() * u).astype(real.dtype))
+        adv_p, _ = dis(x_p)
+        g, = chainer.grad([F.sum(adv_p)], [x_p], enable_double_backprop=True)
+        gp = args.lambda_gp * F.mean((F.sqrt(F.sum(g * g, axis=(1, 2, 3))) - 1) ** 2)
+        loss_d = args.lambda_adv * (F.mean(F.softplus(-adv_real)) + F.mean(F.softplus(adv_fake))) \
+            + F.sigmoid_cross_entropy(cls_real, tags.astype(np.int32)) + gp
+        dis.cleargrads()
+        loss_d.backward()
+        out = {"grad/dis/" + name[1:]: p.grad for name, p in dis.namedparams()}
+        adv, cls = dis(gen(zg))
+        loss_g = args.lambda_adv * F.mean(F.softplus(-adv)) + F.sigmoid_cross_entropy(cls, (zg[:, 128:] > 0).astype(np.int32))
+        gen.cleargrads()
+        loss_g.backward()
+        out.update({"grad/gen/" + name[1:]: p.grad for name, p in gen.namedparams()})
+        np.savez(args.gradients, **out)
+        return
 
     trainer = make_trainer(gen, dis, args, next_batch)
     # A Trainer serializes its elapsed time, which exists once it has started; no extension runs here.

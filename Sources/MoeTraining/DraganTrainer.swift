@@ -120,11 +120,7 @@ public final class DraganTrainer {
     for p in graphs.discriminator.parameters {
       try applyAdam("dis", p, grad: dOut[graphs.dGradients[p]!]!, state: &disState[p]!)
     }
-    let tagsG = Tensor(shape: b.tags.shape, data: (0..<b.zG.shape[0]).flatMap { r -> [Float] in
-      let n = b.zG.shape[1], t = b.tags.shape[1]
-      return (0..<t).map { b.zG.data[r * n + (n - t) + $0] > 0 ? 1 : 0 }
-    })
-    let gOut = try gExecutor.run(["z": b.zG, "tags": tagsG],
+    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)],
                                  fetch: Array(graphs.gGradients.values) + graphs.gStepStatistics.flatMap { [$0.mean, $0.variance] })
     let go = gExecutor.graph.outputs
     (l.lossG, l.advG, l.clsG) = (gOut[go[0]]!.data[0], gOut[go[1]]!.data[0], gOut[go[2]]!.data[0])
@@ -139,6 +135,22 @@ public final class DraganTrainer {
     iteration += 1
     lastSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return l
+  }
+
+  /// ∂L_D/∂θ_D and ∂L_G/∂θ_G at the current weights, both from the same state (no update in between), by Chainer key.
+  public func gradients(_ b: DraganBatch) throws -> (gen: [String: Tensor], dis: [String: Tensor]) {
+    let dOut = try dExecutor.run(["z": b.zD, "real": b.real, "perturbed": Self.perturb(b.real, b.u), "tags": b.tags],
+                                 fetch: Array(graphs.dGradients.values))
+    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)], fetch: Array(graphs.gGradients.values))
+    return (graphs.gGradients.mapValues { gOut[$0]! }, graphs.dGradients.mapValues { dOut[$0]! })
+  }
+
+  /// The {0, 1} tags of the G step's inputs (their last T entries, ±1).
+  static func generatorTags(_ b: DraganBatch) -> Tensor {
+    let n = b.zG.shape[1], t = b.tags.shape[1]
+    return Tensor(shape: [b.zG.shape[0], t], data: (0..<b.zG.shape[0]).flatMap { r -> [Float] in
+      (0..<t).map { b.zG.data[r * n + (n - t) + $0] > 0 ? 1 : 0 }
+    })
   }
 
   /// Adam on the executor that computed the gradient, then the new value copied into the other executor.
