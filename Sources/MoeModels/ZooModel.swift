@@ -26,7 +26,7 @@ extension ZooModel {
 
 /// The zoo, by name.
 public enum Zoo {
-  public static let models: [any ZooModel.Type] = [SRResNetGenerator.self, ACGANDiscriminator.self, DCGANGenerator.self]
+  public static let models: [any ZooModel.Type] = [SRResNetGenerator.self, ACGANDiscriminator.self, DCGANGenerator.self, TaggerCNN.self]
 
   public static var names: [String] { models.map { $0.architecture } }
 

@@ -7,7 +7,7 @@ struct Moe: AsyncParsableCommand {
     commandName: "moe",
     abstract: "Carry trained generative models from Chainer to native and browser runtimes.",
     version: "0.1.0",
-    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, Verify.self, ExportSite.self, Serve.self, DatasetCommand.self, Train.self, BenchTrain.self])
+    subcommands: [Convert.self, Run.self, Bench.self, Inspect.self, Generate.self, Report.self, Verify.self, ExportSite.self, Serve.self, DatasetCommand.self, Train.self, BenchTrain.self, TrainTagger.self, Tag.self, Evaluate.self])
 
   /// ArgumentParser's entry point, after refusing `moe help TOPIC` for an unknown TOPIC (it would print the
   /// general help and exit 0, so a typo looked like success).
