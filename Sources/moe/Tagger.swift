@@ -31,6 +31,22 @@ struct LoadedTagger {
     vocabulary = .makeGirls
   }
 
+  /// Per-tag accuracy on dataset images (one-of groups by argmax, the rest at `threshold`).
+  func accuracy(on d: TrainingData, indices: [Int], threshold: Float) throws -> [Double] {
+    var correct = [Int](repeating: 0, count: d.tagCount)
+    var start = 0
+    while start < indices.count {
+      let chunk = Array(indices[start..<min(start + 256, indices.count)])
+      let (images, truth) = d.batch(chunk)
+      for (r, p) in try run(images).probabilities.enumerated() {
+        let on = decideTags(p, vocabulary: vocabulary, threshold: threshold)
+        for k in 0..<d.tagCount where on[k] == (truth.data[r * d.tagCount + k] > 0.5) { correct[k] += 1 }
+      }
+      start += chunk.count
+    }
+    return correct.map { Double($0) / Double(max(indices.count, 1)) }
+  }
+
   /// Tag probabilities (sigmoid of the logits) and features of CHW images in [−1, 1], in batches.
   func run(_ images: Tensor) throws -> (probabilities: [[Float]], features: [[Float]]) {
     var p: [[Float]] = [], f: [[Float]] = []
@@ -98,16 +114,8 @@ struct TrainTagger: ParsableCommand {
     weights.initializers = try trainer.weights()
     let arrays = model.parameters.map { ($0.key, NpyArray(floats: weights.initializers[$0.key]!.data, shape: $0.shape)) }
     try NPZFile.write(arrays, to: URL(fileURLWithPath: output))
-    // Held-out accuracy per tag, one-of groups by argmax.
     let tagger = try LoadedTagger(path: output, size: size)
-    let (images, truth) = d.batch(Array(trainCount..<d.count))
-    let probs = try tagger.run(images).probabilities
-    var correct = [Int](repeating: 0, count: d.tagCount)
-    for (r, p) in probs.enumerated() {
-      let on = decideTags(p, vocabulary: tagger.vocabulary, threshold: 0.5)
-      for k in 0..<d.tagCount where on[k] == (truth.data[r * d.tagCount + k] > 0.5) { correct[k] += 1 }
-    }
-    let acc = correct.map { Double($0) / Double(held) }
+    let acc = try tagger.accuracy(on: d, indices: Array(trainCount..<d.count), threshold: 0.5)
     print(String(format: "tagger: %@; loss %.4f (mean of the last 50 iterations); held-out %d images: mean per-tag accuracy %.2f%%",
                  model.description, recent.reduce(0, +) / Float(max(recent.count, 1)), held, 100 * acc.reduce(0, +) / Double(acc.count)))
     for (name, a) in zip(tagger.vocabulary.tags, acc) where a < 0.95 { print(String(format: "  %@ %.1f%%", name, 100 * a)) }
@@ -119,19 +127,34 @@ struct Tag: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Tag PNG or JPEG images with the tagger: one line per image, tags with probabilities (hair and eye colour by argmax).")
 
-  @Argument(help: "PNG or JPEG files.") var images: [String]
+  @Argument(help: "PNG or JPEG files.") var images: [String] = []
+  @Option(help: "Instead of files: report the tagger's per-tag accuracy on this dataset (NPZ or folder).") var data: String?
   @Option(help: "Tagger checkpoint (tagger-cnn NPZ).") var model: String = "Samples/tagger.npz"
   @Option(help: "Probability at or above which a tag outside the one-of groups is on.") var threshold: Float = 0.25
   @Option(help: "Side the tagger reads (images are centre-cropped and resized to it).") var size: Int = 64
   @Flag(help: "One JSON object per image.") var json = false
 
   func validate() throws {
-    guard !images.isEmpty else { throw ValidationError("give at least one image") }
+    guard !images.isEmpty || data != nil else { throw ValidationError("give at least one image, or --data DATASET") }
     guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold must be in (0, 1), got \(threshold)") }
   }
 
   func run() throws {
     let tagger = try LoadedTagger(path: model, size: size)
+    if let data {
+      let d = try TrainingData.load(data, size: size)
+      let acc = try tagger.accuracy(on: d, indices: Array(0..<d.count), threshold: threshold)
+      let mean = acc.reduce(0, +) / Double(acc.count)
+      if json {
+        let obj: [String: Any] = ["data": data, "images": d.count, "mean_accuracy": mean,
+                                  "tags": Dictionary(uniqueKeysWithValues: zip(tagger.vocabulary.tags, acc).map { ($0.0, $0.1) })]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+      } else {
+        print(String(format: "%@: %d images, mean per-tag accuracy %.2f%%", data, d.count, 100 * mean))
+        for (name, a) in zip(tagger.vocabulary.tags, acc) { print(String(format: "  %-12@ %.1f%%", name, 100 * a)) }
+      }
+      return
+    }
     for path in images {
       let image = try ImageFile.read(path).centreCropped().resized(width: size, height: size)
       let p = try tagger.run(Tensor(shape: [1, 3, size, size], data: chw(image))).probabilities[0]

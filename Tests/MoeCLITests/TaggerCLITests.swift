@@ -1,0 +1,71 @@
+// TaggerCLITests: moe train-tagger, moe tag on PNG and JPEG (hair and eye colour one each), bad images, moe evaluate.
+import Foundation
+import MoeTestSupport
+import XCTest
+
+final class TaggerCLITests: XCTestCase {
+  static let hair = ["blonde_hair", "brown_hair", "black_hair", "blue_hair", "pink_hair", "purple_hair", "green_hair", "red_hair",
+                     "silver_hair", "white_hair", "orange_hair", "aqua_hair", "grey_hair"]
+  static let eyes = ["blue_eyes", "red_eyes", "brown_eyes", "green_eyes", "purple_eyes", "yellow_eyes", "pink_eyes", "aqua_eyes",
+                     "black_eyes", "orange_eyes"]
+
+  func testTrainTagAndEvaluate() throws {
+    let dir = try TestSupport.temporaryDirectory("tagger")
+    let data = dir.appendingPathComponent("d.npz").path, tagger = dir.appendingPathComponent("t.npz").path
+    XCTAssertEqual(try TestSupport.moe(["dataset", "synth", "--count", "96", "--size", "32", "--seed", "4", "-o", data]).status, 0)
+    let t = try TestSupport.moe(["train-tagger", "--data", data, "--size", "32", "--iterations", "6", "--batch", "16", "-o", tagger])
+    XCTAssertEqual(t.status, 0, t.stderr)
+    XCTAssertTrue(t.stdout.contains("held-out 9 images: mean per-tag accuracy"), t.stdout)
+    // The checkpoint is an ordinary zoo checkpoint: moe inspect and moe run read it.
+    let inspect = try TestSupport.moe(["inspect", tagger])
+    XCTAssertTrue(inspect.stdout.contains("tagger-cnn"), inspect.stdout)
+
+    // Two images of the dataset as PNG and JPEG (written by Pillow).
+    let png = dir.appendingPathComponent("a.png").path, jpg = dir.appendingPathComponent("a.jpg").path
+    let raw = dir.appendingPathComponent("raw").path
+    try TestSupport.python(["-c", "import numpy as np; a = np.load('\(data)')['images']; open('\(raw)0', 'wb').write(a[0].transpose(1, 2, 0).tobytes()); open('\(raw)1', 'wb').write(a[1].transpose(1, 2, 0).tobytes())"])
+    let r = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", """
+      from PIL import Image
+      Image.frombytes('RGB', (32, 32), open('\(raw)0', 'rb').read()).save('\(png)')
+      Image.frombytes('RGB', (32, 32), open('\(raw)1', 'rb').read()).save('\(jpg)', quality=95)
+      """])
+    XCTAssertEqual(r.status, 0, "python3 with Pillow (apt python3-pil) is needed: \(r.stderr)")
+    let tag = try TestSupport.moe(["tag", png, jpg, "--model", tagger, "--size", "32", "--json"])
+    XCTAssertEqual(tag.status, 0, tag.stderr)
+    let lines = tag.stdout.split(separator: "\n")
+    XCTAssertEqual(lines.count, 2)
+    for line in lines {
+      let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+      let tags = Set((obj["tags"] as! [String: Double]).keys)
+      XCTAssertEqual(tags.intersection(Self.hair).count, 1, "exactly one hair colour: \(tags)")
+      XCTAssertEqual(tags.intersection(Self.eyes).count, 1, "exactly one eye colour: \(tags)")
+    }
+    let acc = try TestSupport.moe(["tag", "--data", data, "--model", tagger, "--size", "32", "--json"])
+    XCTAssertEqual(acc.status, 0, acc.stderr)
+    XCTAssertTrue(acc.stdout.contains("\"mean_accuracy\""), acc.stdout)
+
+    // Bad images: one line each naming the file.
+    let notImage = dir.appendingPathComponent("x.png"), truncated = dir.appendingPathComponent("cut.png")
+    try Data("hello".utf8).write(to: notImage)
+    try Data(try Data(contentsOf: URL(fileURLWithPath: png)).prefix(60)).write(to: truncated)
+    for bad in [notImage.path, truncated.path] {
+      let b = try TestSupport.moe(["tag", bad, "--model", tagger, "--size", "32"])
+      XCTAssertNotEqual(b.status, 0)
+      XCTAssertFalse(b.crashed)
+      XCTAssertTrue(b.stderr.contains(bad), b.stderr)
+    }
+
+    // evaluate: a MakeGirls-vocabulary generator (random weights) against this tagger; JSON with every tag and group.
+    let gen = dir.appendingPathComponent("g")
+    try TestSupport.python(["Converters/chainer/make_fixture.py", "--arch", "srresnet-generator", "--C", "8", "--B", "1", "--U", "1",
+                            "--n", "162", "--seed", "1", "--batch", "1", "--out", gen.path])
+    let e = try TestSupport.moe(["evaluate", gen.appendingPathComponent("model.npz").path, "--tagger", tagger, "--count", "40",
+                                 "--data", data, "--json", "--html", dir.appendingPathComponent("e.html").path])
+    XCTAssertEqual(e.status, 0, e.stderr)
+    let report = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+    XCTAssertEqual((report["tags"] as! [String: Any]).count, 34)
+    XCTAssertNotNil((report["groups"] as! [String: Double])["hair_color"])
+    XCTAssertNotNil(report["tagger_feature_frechet_distance"] as? Double)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e.html").path))
+  }
+}
