@@ -42,18 +42,34 @@ public struct Pipeline {
     self.verifyEach = verifyEach
   }
 
-  /// Named presets.
-  public static let presetNames = ["none", "default", "size"]
+  /// Named presets, in the order a graph goes through them: `training` keeps what training needs, `inference`
+  /// (alias `default`) is what export applies.
+  public static let presetNames = ["none", "training", "inference", "default"]
 
-  /// A preset by name: `none` (no passes), `default` (fold and fuse), `size` (default; quantization is chosen separately).
+  /// A preset by name:
+  /// - `none`: no passes.
+  /// - `training`: the training-safe stage — identities and dead code removed, constant-only subgraphs folded; batch
+  ///   normalizations and pre-activation values are kept (nothing is folded into or fused with a contraction), so the
+  ///   graph can be differentiated and trained.
+  /// - `inference` (`default`): fold batch norms, hoist activations, fuse epilogues — the stage applied at export.
   public static func preset(_ name: String, verifyEach: Bool = false) -> Pipeline? {
     switch name {
     case "none": return Pipeline([], verifyEach: verifyEach)
-    case "default", "size":
+    case "training": return Pipeline([EliminateIdentity(), FoldConstants(), EliminateDeadCode()], verifyEach: verifyEach)
+    case "inference", "default":
       return Pipeline([EliminateIdentity(), FoldConstants(), FoldBatchNorm(), HoistActivations(), FuseEpilogue(), EliminateDeadCode()],
                       verifyEach: verifyEach)
     default: return nil
     }
+  }
+
+  /// Whether a graph already went through `preset` (its metadata records the last preset applied; `inference` includes
+  /// everything `training` does), so loading an optimized bundle does not optimize it again.
+  public static func alreadyApplied(_ preset: String, to graph: Graph) -> Bool {
+    guard let done = graph.metadata["passes"] else { return false }
+    func canonical(_ p: String) -> String { p == "default" ? "inference" : p }
+    let (d, want) = (canonical(done), canonical(preset))
+    return d == want || (d == "inference" && want == "training")
   }
 
   /// Runs every pass in order; returns what each did.

@@ -143,6 +143,36 @@ final class PassTests: XCTestCase {
     try assertSameOutputs(g, o)
   }
 
+  /// The staged presets: `training` keeps BN and pre-activation values (the graph stays differentiable and trainable),
+  /// `inference` folds and fuses; a graph records its stage, and a stage already applied is not applied again.
+  func testTrainingPresetKeepsBatchNormAndActivations() throws {
+    var g = Graph(name: "stages")
+    g.inputs = [ValueInfo(name: "x", shape: Shape([.symbol("N"), .fixed(2), .fixed(5), .fixed(5)]))]
+    for w in ["c/W"] { g.weights.append(ValueInfo(name: w, shape: [3, 2, 3, 3])) }
+    for p in ["gamma", "beta", "avg_mean", "avg_var"] { g.weights.append(ValueInfo(name: "bn/\(p)", shape: [3])) }
+    var h = g.add(.identity, ["x"], name: "id")
+    h = g.add(.conv2d(ConvAttrs(pads: [1, 1, 1, 1])), [h, "c/W"], name: "c")
+    h = g.add(.batchNorm(eps: 2e-5), [h, "bn/gamma", "bn/beta", "bn/avg_mean", "bn/avg_var"], name: "bn")
+    h = g.add(.relu, [h], name: "r")
+    g.outputs = [h]
+    g = randomized(g, seed: 9)
+    var t = g
+    try Pipeline.preset("training", verifyEach: true)!.run(on: &t)
+    XCTAssertEqual(opList(t), ["conv2d", "batch_norm", "relu"])
+    try assertSameOutputs(g, t)
+    var i = t
+    try Pipeline.preset("inference", verifyEach: true)!.run(on: &i)
+    XCTAssertEqual(opList(i), ["conv2d+relu"])
+    try assertSameOutputs(g, i)
+    i.metadata["passes"] = "inference"
+    XCTAssertTrue(Pipeline.alreadyApplied("inference", to: i))
+    XCTAssertTrue(Pipeline.alreadyApplied("default", to: i))
+    XCTAssertTrue(Pipeline.alreadyApplied("training", to: i))
+    t.metadata["passes"] = "training"
+    XCTAssertFalse(Pipeline.alreadyApplied("inference", to: t))
+    XCTAssertNil(Pipeline.preset("size"))
+  }
+
   func testFoldConstantsAndIdentity() throws {
     var g = Graph(name: "k")
     g.inputs = [ValueInfo(name: "x", shape: Shape([.symbol("N"), .fixed(3)]))]
