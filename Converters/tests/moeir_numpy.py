@@ -6,6 +6,7 @@ evaluates to Chainer's output checks the tracer independently of Swift.
 """
 
 import collections
+import math
 import re
 
 import numpy as np
@@ -368,7 +369,7 @@ def _space_to_depth(x, b):
 
 _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "reciprocal": np.reciprocal, "abs": np.abs,
-    "square": np.square, "sign": np.sign,
+    "square": np.square, "sign": np.sign, "erf": np.vectorize(math.erf),
 }
 _BINARY = {
     "div": np.divide, "pow": np.power, "max": np.maximum, "min": np.minimum, "greater": np.greater, "less": np.less,

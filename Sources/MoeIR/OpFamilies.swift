@@ -6,6 +6,7 @@
 public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
   case relu, tanh, sigmoid, softplus
   case neg, exp, log, sqrt, reciprocal, abs, square, sign
+  case erf
 }
 
 /// A two-input elementwise function with NumPy broadcasting. Comparisons produce `bool` values.
@@ -39,6 +40,7 @@ extension UnaryFunction {
     case .abs: return 11
     case .square: return 12
     case .sign: return 13
+    case .erf: return 17
     }
   }
 
@@ -57,6 +59,7 @@ extension UnaryFunction {
     case .abs: return "|x|"
     case .square: return "x·x"
     case .sign: return "−1, 0 or 1 (±0 and NaN stay)"
+    case .erf: return "the error function 2/√π ∫₀ˣ e^(−t²) dt (ONNX `Erf`, GELU)"
     }
   }
 }
