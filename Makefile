@@ -7,7 +7,7 @@ PY         := Converters/py
 APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build wasm test test-swift test-python test-web test-install install install-venv demo bench bench-size bench-web clean
+.PHONY: all deps apt venv build generated wasm test test-swift test-python test-web test-install install install-venv demo bench bench-size bench-web clean
 
 all: build
 
@@ -101,6 +101,11 @@ test-install: build wasm venv
 
 clean:
 	rm -rf .build $(DEMO_DIR)
+
+# Rewrites what the op schema (Sources/MoeIR/OpSchema+Table.swift) generates: moe.js's op block,
+# Converters/tests/ops_generated.py and Formats/ir.md's op table (OpSchemaTests fails when they are stale).
+generated:
+	MOE_REGENERATE=1 $(SWIFT) test $(SWIFTFLAGS) --filter OpSchemaTests.testGeneratedTablesAreCurrent
 
 # The browser kernels: Sources/MoeKernels (Embedded Swift, SIMD128) + runtime.c → Sources/MoeWeb/kernels.wasm.
 # Tests depend on it, so a stale artifact cannot pass (Tests/web/wasm.test.mjs also checks a rebuild is identical).

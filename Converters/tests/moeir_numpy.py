@@ -6,9 +6,12 @@ evaluates to Chainer's output checks the tracer independently of Swift.
 """
 
 import collections
+import math
 import re
 
 import numpy as np
+
+import ops_generated
 
 #: Parsed graph: line kinds in file order, metadata, inputs/weights as (name, dims), nodes, outputs.
 ParsedGraph = collections.namedtuple("ParsedGraph", "kinds name meta inputs weights nodes outputs")
@@ -144,7 +147,30 @@ def _node(sc):
             if not sc.accept(","):
                 break
         sc.expect("}")
-    return ParsedNode(name, op, inputs, outputs, attrs, order)
+    node = ParsedNode(name, op, inputs, outputs, attrs, order)
+    _check_node(node)
+    return node
+
+
+def _check_node(node):
+    """Checks the op, its attributes, input and output counts against the op schema (ops_generated.py)."""
+    at = "node %r (%s)" % (node.name, node.op)
+    if node.op not in ops_generated.ATTRIBUTES:
+        raise ValueError("node %r: unknown op %r" % (node.name, node.op))
+    own = [a[0] for a in ops_generated.ATTRIBUTES[node.op]]
+    allowed = own + ([a[0] for a in ops_generated.EPILOGUE] if node.op in ops_generated.EPILOGUE_OPS else [])
+    unknown = sorted(set(node.attrs) - set(allowed))
+    if unknown:
+        raise ValueError("%s: unknown attribute(s) %s" % (at, ", ".join(unknown)))
+    for k in own:
+        if k not in node.attrs:
+            raise ValueError("%s: missing attribute %r" % (at, k))
+    lo, hi = ops_generated.INPUTS[node.op]
+    extra = 1 if "residual" in node.attrs else 0
+    if len(node.inputs) < lo + extra or (hi is not None and len(node.inputs) > hi + extra):
+        raise ValueError("%s: %d inputs, expected %s" % (at, len(node.inputs), lo + extra if lo == hi else "%s..%s" % (lo + extra, hi)))
+    if len(node.outputs) != ops_generated.OUTPUTS[node.op]:
+        raise ValueError("%s: defines %d values, the op defines %d" % (at, len(node.outputs), ops_generated.OUTPUTS[node.op]))
 
 
 def parse(text):
@@ -343,7 +369,7 @@ def _space_to_depth(x, b):
 
 _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "reciprocal": np.reciprocal, "abs": np.abs,
-    "square": np.square, "sign": np.sign,
+    "square": np.square, "sign": np.sign, "erf": np.vectorize(math.erf),
 }
 _BINARY = {
     "div": np.divide, "pow": np.power, "max": np.maximum, "min": np.minimum, "greater": np.greater, "less": np.less,
@@ -377,12 +403,30 @@ OPS.update({
 })
 
 
+def _activate(act, y):
+    if act is None:
+        return y
+    if act.startswith("leaky_relu:"):
+        return np.where(y >= 0, y, float(act[len("leaky_relu:"):]) * y)
+    return OPS[act]([y], {})
+
+
+def _run(node, values):
+    """One node's result(s), with its epilogue (``act``, ``residual`` on the last input; Formats/ir.md §2.1)."""
+    residual = node.attrs.get("residual")
+    result = OPS[node.op](values[:-1] if residual else values, node.attrs)
+    if residual == "before":
+        result = result + values[-1]
+    result = _activate(node.attrs.get("act"), result)
+    return result + values[-1] if residual == "after" else result
+
+
 def evaluate(graph, weights, inputs, keep=False, dtype=np.float32):
     """Runs a parsed graph; returns {output name: array} (every value when ``keep``), cast to ``dtype``."""
     env = {name: np.asarray(weights[name], dtype=np.float64) for name, _ in graph.weights}
     env.update({name: np.asarray(inputs[name], dtype=np.float64) for name, _ in graph.inputs})
     for node in graph.nodes:
-        result = OPS[node.op]([env[i] for i in node.inputs], node.attrs)
+        result = _run(node, [env[i] for i in node.inputs])
         results = result if isinstance(result, list) else [result]
         for name, r in zip(node.outputs, results):
             env[name] = np.asarray(r)

@@ -11,6 +11,7 @@ outputs to a relative error of 1e-5 (|a - b| / max(|b|, 1)). NaN must match NaN.
 import argparse
 import itertools
 import json
+import math
 import os
 import sys
 
@@ -124,6 +125,7 @@ UNARY = {
     "abs": (np.abs, (-3, 3)),
     "square": (np.square, (-3, 3)),
     "sign": (np.sign, (-3, 3)),
+    "erf": (np.vectorize(math.erf), (-4.5, 4.5)),
 }
 
 BINARY = {

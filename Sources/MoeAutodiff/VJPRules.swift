@@ -107,6 +107,9 @@ extension GradientBuilder {
       case .abs: out[0] = try add(.mul, [g, try add(.unary(.sign), [x[0]], base + "/sign")], base)
       case .square: out[0] = try add(.mul, [g, try add(.mul, [x[0], constant(2, name: base + "/two")], base + "/2x")], base)
       case .sign: out[0] = nil  // zero almost everywhere
+      case .erf:  // erf'(x) = 2/√π · e^(−x²)
+        let gauss = try add(.unary(.exp), [try add(.unary(.neg), [try add(.unary(.square), [x[0]], base + "/x2")], base + "/mx2")], base + "/gauss")
+        out[0] = try add(.mul, [g, try add(.mul, [gauss, constant(1.1283791670955126, name: base + "/two_over_sqrt_pi")], base + "/d")], base)
       }
 
     case .leakyRelu(let alpha):

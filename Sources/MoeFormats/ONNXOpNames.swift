@@ -7,7 +7,7 @@ public enum ONNXOpNames {
   /// ONNX op type of each unary function (`square` is written as Mul(x, x)).
   public static let unary: [UnaryFunction: String] = [
     .relu: "Relu", .tanh: "Tanh", .sigmoid: "Sigmoid", .softplus: "Softplus", .neg: "Neg", .exp: "Exp", .log: "Log",
-    .sqrt: "Sqrt", .reciprocal: "Reciprocal", .abs: "Abs", .square: "Mul", .sign: "Sign",
+    .sqrt: "Sqrt", .reciprocal: "Reciprocal", .abs: "Abs", .square: "Mul", .sign: "Sign", .erf: "Erf",
   ]
 
   /// ONNX op type of each binary function.

@@ -181,22 +181,26 @@ struct LineScanner {
       repeat { inputs.append(try valueName()) } while accept(",")
       try expect(")")
     }
-    var attrs = AttributeReader(node: name, location: location)
+    var attrs: [String: RawAttribute] = [:]
     if accept("{") {
       repeat {
         let key = try word()
         try expect("=")
-        if attrs.raw[key] != nil { throw error("attribute '\(key)' given twice on node '\(name)'") }
-        attrs.raw[key] = try attributeValue()
+        if attrs[key] != nil { throw error("attribute '\(key)' given twice on node '\(name)'") }
+        attrs[key] = try attributeValue()
       } while accept(",")
       try expect("}")
     }
-    let op = try attrs.op(named: opName)
-    try attrs.checkAllUsed()
+    let op: Op
+    do {
+      op = try Op(schemaName: opName, raw: attrs)
+    } catch let e as OpSchemaError {
+      throw IRError(.parse, at: location, "node '\(name)': \(e.message)")
+    }
     return Node(name: name, op: op, inputs: inputs, outputs: outputs)
   }
 
-  mutating func attributeValue() throws -> AttributeReader.Value {
+  mutating func attributeValue() throws -> RawAttribute {
     if peek == "[" { return .list(try wordList()) }
     let w = try word()
     if peek == "[" {  // tensor literal: f32[shape]{values}

@@ -180,31 +180,6 @@ public enum Op: Hashable, Sendable {
     }
   }
 
-  /// Allowed input counts.
-  public var arity: ClosedRange<Int> {
-    switch self {
-    case .linear, .conv2d, .convTranspose2d: return (2 + epilogue.residualInputs)...(3 + epilogue.residualInputs)
-    case .gemm: return 2...3
-    case .matmul, .binary, .prelu, .sumTo, .broadcastTo: return 2...2
-    case .batchNorm: return 5...5
-    case .batchNormTraining, .instanceNorm, .groupNorm, .select, .conv2dFilterGrad: return 3...3
-    case .unary, .leakyRelu, .clip, .cast, .reduce, .softmax, .logSoftmax, .pad, .maxPool, .averagePool,
-      .globalAveragePool, .globalMaxPool, .resize, .reshape, .flatten, .transpose, .depthToSpace, .spaceToDepth,
-      .slice, .identity:
-      return 1...1
-    case .concat: return 1...Int.max
-    case .constant: return 0...0
-    }
-  }
-
-  /// Number of values the op defines.
-  public var outputCount: Int {
-    switch self {
-    case .batchNormTraining: return 3
-    default: return 1
-    }
-  }
-
   /// Elementwise ops whose output has the (broadcast) shape of their inputs.
   public var isElementwise: Bool {
     switch self {

@@ -1,11 +1,12 @@
 // OpFamilies: the elementwise and reduction function families and the attribute structs of the newer ops.
 
 /// A one-input elementwise function. `Op.unary(f)` prints as `f.rawValue` (e.g. `relu`, `exp`).
-/// Adding a function: a case here, its formula in `MoeRuntime/Kernels+Elementwise.swift`, the wasm/JS tables,
-/// the ONNX name in `ONNXOpNames.swift`, and a row in `Formats/ir.md` (see `Formats/adding-an-op.md`).
+/// Adding a function: follow `Formats/adding-an-op.md` (a case, its `wasmCode` and `formula` below, the native and
+/// wasm kernels, the ONNX name, a corpus case; the JS/Python tables and Formats/ir.md are regenerated).
 public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
   case relu, tanh, sigmoid, softplus
   case neg, exp, log, sqrt, reciprocal, abs, square, sign
+  case erf
 }
 
 /// A two-input elementwise function with NumPy broadcasting. Comparisons produce `bool` values.
@@ -18,6 +19,81 @@ public enum BinaryFunction: String, CaseIterable, Hashable, Sendable {
     switch self {
     case .greater, .less, .equal: return true
     default: return false
+    }
+  }
+}
+
+/// The schema of each unary function: its `moe_unary` code (Sources/MoeKernels/Elementwise.swift) and semantics.
+extension UnaryFunction {
+  /// The `moe_unary` code (codes 14…16 are casts, 2 is leaky_relu).
+  public var wasmCode: Int32 {
+    switch self {
+    case .relu: return 1
+    case .tanh: return 3
+    case .sigmoid: return 4
+    case .softplus: return 5
+    case .neg: return 6
+    case .exp: return 7
+    case .log: return 8
+    case .sqrt: return 9
+    case .reciprocal: return 10
+    case .abs: return 11
+    case .square: return 12
+    case .sign: return 13
+    case .erf: return 17
+    }
+  }
+
+  /// The function, in one line.
+  public var formula: String {
+    switch self {
+    case .relu: return "max(x, 0)"
+    case .tanh: return "tanh x"
+    case .sigmoid: return "1 / (1 + e^−x)"
+    case .softplus: return "log(1 + eˣ)"
+    case .neg: return "−x"
+    case .exp: return "eˣ"
+    case .log: return "natural logarithm (NaN below 0, −inf at 0)"
+    case .sqrt: return "√x (NaN below 0)"
+    case .reciprocal: return "1 / x"
+    case .abs: return "|x|"
+    case .square: return "x·x"
+    case .sign: return "−1, 0 or 1 (±0 and NaN stay)"
+    case .erf: return "the error function 2/√π ∫₀ˣ e^(−t²) dt (ONNX `Erf`, GELU)"
+    }
+  }
+}
+
+extension BinaryFunction {
+  /// The `moe_binary` code (10 is prelu).
+  public var wasmCode: Int32 {
+    switch self {
+    case .add: return 0
+    case .sub: return 1
+    case .mul: return 2
+    case .div: return 3
+    case .pow: return 4
+    case .max: return 5
+    case .min: return 6
+    case .greater: return 7
+    case .less: return 8
+    case .equal: return 9
+    }
+  }
+
+  /// The function, in one line.
+  public var formula: String {
+    switch self {
+    case .add: return "a + b"
+    case .sub: return "a − b"
+    case .mul: return "a · b"
+    case .div: return "a / b"
+    case .pow: return "aᵇ"
+    case .max: return "elementwise maximum (NaN propagates)"
+    case .min: return "elementwise minimum (NaN propagates)"
+    case .greater: return "a > b → bool"
+    case .less: return "a < b → bool"
+    case .equal: return "a == b → bool"
     }
   }
 }

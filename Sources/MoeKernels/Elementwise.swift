@@ -2,7 +2,7 @@
 
 /// Activation (unary) codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus,
 /// 6 neg, 7 exp, 8 log, 9 sqrt, 10 reciprocal, 11 abs, 12 square, 13 sign, 14 cast to bool (x ≠ 0 → 1, else 0),
-/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even).
+/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even), 17 erf.
 /// Epilogues use codes 0…5 only.
 /// Residual codes: 0 none, 1 before (y = act(z + r)), 2 after (y = act(z) + r).
 struct Epilogue {
@@ -45,6 +45,7 @@ func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n:
   case 14: for i in 0..<n { y[i] = y[i] != 0 ? 1 : 0 }
   case 15: for i in 0..<n { y[i] = y[i].rounded(.towardZero) }
   case 16: for i in 0..<n { y[i] = roundToHalf(y[i]) }
+  case 17: for i in 0..<n { y[i] = moeErf(y[i]) }
   default: break
   }
 }
@@ -91,7 +92,7 @@ func applyEpilogue(_ e: Epilogue, _ y: UnsafeMutablePointer<Float>, _ r: UnsafeP
   if e.residual == 2, let r { addInPlace(y, r, n) }
 }
 
-/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation (unary) code (1…16).
+/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation (unary) code (1…17).
 @_cdecl("moe_unary")
 public func moe_unary(_ op: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int32, _ alpha: Float) {
   let n = Int(n)

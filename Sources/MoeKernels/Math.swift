@@ -1,4 +1,4 @@
-// Math: float32 exp, expm1, log1p and the activations built on them, in portable Swift (no libm in the wasm build).
+// Math: float32 exp, expm1, log1p, erf and the activations built on them, in portable Swift (no libm in the wasm build).
 
 /// 2^n as a float for -126 ≤ n ≤ 127.
 @inline(__always) func pow2(_ n: Int32) -> Float { Float(bitPattern: UInt32(bitPattern: (n &+ 127) << 23)) }
@@ -101,4 +101,23 @@ func moePow(_ a: Float, _ b: Float) -> Float {
   let y = moeExp(b * moeLog(magnitude))
   let odd = isInteger && (b / 2).rounded(.towardZero) != b / 2
   return a < 0 && odd ? -y : y
+}
+
+/// erf(x) rounded to float: the Maclaurin series 2/√π · Σ (−1)ⁿ x²ⁿ⁺¹ / (n!·(2n+1)) summed in double. Below |x| = 4
+/// its largest term is < 10⁵ times the result, so cancellation costs at most 5 of double's 16 digits; from 4 on,
+/// 1 − erf(x) < 2⁻²⁶ and the float result is ±1.
+func moeErf(_ x: Float) -> Float {
+  if x != x || x == 0 { return x }
+  if x >= 4 { return 1 }
+  if x <= -4 { return -1 }
+  let d = Double(x), x2 = d * d
+  var power = d, sum = d, n = 0.0  // power = (−1)ⁿ x²ⁿ⁺¹ / n!
+  while n < 120 {
+    n += 1
+    power *= -x2 / n
+    let term = power / (2 * n + 1)
+    sum += term
+    if (term < 0 ? -term : term) <= 1e-17 * (sum < 0 ? -sum : sum) { break }
+  }
+  return Float(sum * 1.1283791670955126)  // 2/√π
 }

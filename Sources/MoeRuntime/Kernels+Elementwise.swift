@@ -173,6 +173,7 @@ extension Kernels {
     case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
     case .abs: for i in 0..<count { y[i] = Swift.abs(x[i]) }
     case .square: for i in 0..<count { y[i] = x[i] * x[i] }
+    case .erf: for i in 0..<count { y[i] = Foundation.erf(x[i]) }
     case .sign: for i in 0..<count { let v = x[i]; y[i] = v > 0 ? 1 : (v < 0 ? -1 : (v.isNaN ? v : 0)) }
     }
   }

@@ -399,28 +399,49 @@ async function decodeEightbit(rt, payload, dst, n, what) {
 
 // MARK: graph text
 
-const EPILOGUE = ['act', 'residual'];
+// BEGIN GENERATED OPS — from Sources/MoeIR/OpSchema+Table.swift; do not edit, run `make generated`.
+/** Attributes of every op in canonical order (Formats/ir.md); all must be written. */
 const OPS = {
   linear: [], gemm: ['alpha', 'beta', 'trans_a', 'trans_b'], matmul: [],
-  conv2d: ['strides', 'pads', 'dilations', 'groups'],
-  conv_transpose2d: ['strides', 'pads', 'dilations', 'output_padding', 'groups'],
-  batch_norm: ['eps'], add: [], sub: [], mul: [], relu: [], tanh: [], sigmoid: [], softplus: [],
-  leaky_relu: ['alpha'], reshape: ['shape'], flatten: ['axis'], transpose: ['perm'],
-  depth_to_space: ['block_size', 'mode'], concat: ['axis'], slice: ['starts', 'ends', 'axes', 'steps'],
-  identity: [], constant: ['value'],
-  batch_norm_training: ['eps'], div: [], pow: [], max: [], min: [], greater: [], less: [], equal: [],
-  neg: [], exp: [], log: [], sqrt: [], reciprocal: [], abs: [], square: [], sign: [],
-  where: [], cast: ['to'], clip: ['min', 'max'], prelu: [], sum_to: [], broadcast_to: [],
+  conv2d: ['strides', 'pads', 'dilations', 'groups'], conv_transpose2d: ['strides', 'pads', 'dilations', 'output_padding', 'groups'], conv2d_filter_grad: ['strides', 'pads', 'dilations', 'groups'],
+  batch_norm: ['eps'], batch_norm_training: ['eps'], relu: [],
+  tanh: [], sigmoid: [], softplus: [],
+  neg: [], exp: [], log: [],
+  sqrt: [], reciprocal: [], abs: [],
+  square: [], sign: [], erf: [],
+  add: [], sub: [], mul: [],
+  div: [], pow: [], max: [],
+  min: [], greater: [], less: [],
+  equal: [], leaky_relu: ['alpha'], clip: ['min', 'max'],
+  prelu: [], where: [], cast: ['to'],
   reduce_sum: ['axes', 'keepdims'], reduce_mean: ['axes', 'keepdims'], reduce_max: ['axes', 'keepdims'],
-  reduce_min: ['axes', 'keepdims'], softmax: ['axis'], log_softmax: ['axis'], instance_norm: ['eps'],
-  group_norm: ['groups', 'eps'], pad: ['mode', 'pads', 'value'],
-  max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'],
-  average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'],
-  global_average_pool: [], global_max_pool: [], resize: ['mode', 'coordinates', 'nearest', 'scales'],
-  space_to_depth: ['block_size'], conv2d_filter_grad: ['strides', 'pads', 'dilations', 'groups'],
+  reduce_min: ['axes', 'keepdims'], sum_to: [], broadcast_to: [],
+  softmax: ['axis'], log_softmax: ['axis'], instance_norm: ['eps'],
+  group_norm: ['groups', 'eps'], pad: ['mode', 'pads', 'value'], max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'],
+  average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'], global_average_pool: [], global_max_pool: [],
+  resize: ['mode', 'coordinates', 'nearest', 'scales'], reshape: ['shape'], flatten: ['axis'],
+  transpose: ['perm'], depth_to_space: ['block_size', 'mode'], space_to_depth: ['block_size'],
+  concat: ['axis'], slice: ['starts', 'ends', 'axes', 'steps'], identity: [],
+  constant: ['value'],
 };
+/** Optional epilogue attributes and the ops that may carry them. */
+const EPILOGUE = ['act', 'residual'];
+const EPILOGUE_OPS = ['linear', 'conv2d', 'conv_transpose2d'];
 /** Outputs of the ops that define more than one value. */
-const OUTPUTS = { batch_norm_training: 3 };
+const OUTPUTS = {
+  batch_norm_training: 3,
+};
+/** Unary codes of the wasm ABI (moe_unary; codes 1…5 are also the fused activations). */
+const ACT = {
+  relu: 1, tanh: 3, sigmoid: 4, softplus: 5, neg: 6, exp: 7, log: 8, sqrt: 9,
+  reciprocal: 10, abs: 11, square: 12, sign: 13, erf: 17, leaky_relu: 2,
+};
+/** Binary codes of the wasm ABI (moe_binary). */
+const BINARY = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, greater: 7,
+  less: 8, equal: 9, prelu: 10,
+};
+// END GENERATED OPS
 /** Element types an input may declare; values of every type travel as float32 (bool as 0/1, integers integral). */
 const DTYPES = ['f32', 'f16', 'f64', 'i64', 'i32', 'i8', 'u8', 'bool'];
 
@@ -480,7 +501,7 @@ function parseIR(text) {
 function checkNode(node) {
   const allowed = Object.hasOwn(OPS, node.op) ? OPS[node.op] : null;
   if (!allowed) throw new Error(`unsupported op '${node.op}' in node '${node.name}'`);
-  const fusable = node.op === 'linear' || node.op === 'conv2d' || node.op === 'conv_transpose2d';
+  const fusable = EPILOGUE_OPS.includes(node.op);
   for (const k of Object.keys(node.attrs)) {
     if (!allowed.includes(k) && !(fusable && EPILOGUE.includes(k))) {
       throw new Error(`node '${node.name}' (${node.op}): unknown attribute '${k}'`);
@@ -814,13 +835,6 @@ function placeBuffers(requests) {
 
 // MARK: ops
 
-/** Unary codes of the wasm ABI (moe_unary; codes 1…5 are also the fused activations). */
-const ACT = {
-  relu: 1, leaky_relu: 2, tanh: 3, sigmoid: 4, softplus: 5, neg: 6, exp: 7, log: 8, sqrt: 9, reciprocal: 10,
-  abs: 11, square: 12, sign: 13,
-};
-/** Binary codes of the wasm ABI (moe_binary). */
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, greater: 7, less: 8, equal: 9, prelu: 10 };
 const int = (v, what) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new Error(`${what} must be an integer, got '${v}'`);

@@ -355,21 +355,21 @@ final class ONNXTests: XCTestCase {
 
     let unsupported = try makeModel("""
       nodes = [helper.make_node("Hardmax", ["x"], ["a"], name="sm"), helper.make_node("Relu", ["a"], ["b"], name="ok"),
-               helper.make_node("Erf", ["b"], ["y"], name="erf1")]
+               helper.make_node("Det", ["b"], ["y"], name="det1")]
       m = M(helper.make_graph(nodes, "g", [F("x", 2)], [F("y", 2)]))
       onnx.save(m, sys.argv[1])
       """, name: "unsupported.onnx", in: dir)
     assertFormatError({ _ = try ONNXImporter.read(unsupported) }, kind: .kind(.unsupportedONNX), path: unsupported.path,
-                      contains: "2 unsupported op(s) at opset 17: Erf ×1 (first: node 'erf1'), Hardmax ×1 (first: node 'sm')")
+                      contains: "2 unsupported op(s) at opset 17: Det ×1 (first: node 'det1'), Hardmax ×1 (first: node 'sm')")
 
     // Many nodes of a few unsupported types: one entry per type, never every node name.
     let many = try makeModel("""
-      nodes = [helper.make_node("Erf", ["x" if i == 0 else "e%d" % (i - 1)], ["e%d" % i], name="features.%d" % i) for i in range(300)]
+      nodes = [helper.make_node("Det", ["x" if i == 0 else "e%d" % (i - 1)], ["e%d" % i], name="features.%d" % i) for i in range(300)]
       nodes += [helper.make_node("Hardmax", ["e299"], ["y"], name="head")]
       onnx.save(M(helper.make_graph(nodes, "g", [F("x", 2)], [F("y", 2)])), sys.argv[1])
       """, name: "many.onnx", in: dir)
     assertFormatError({ _ = try ONNXImporter.read(many) }, kind: .kind(.unsupportedONNX), path: many.path,
-                      contains: "301 unsupported op(s) at opset 17: Erf ×300 (first: node 'features.0'), Hardmax ×1 (first: node 'head')")
+                      contains: "301 unsupported op(s) at opset 17: Det ×300 (first: node 'features.0'), Hardmax ×1 (first: node 'head')")
     do { _ = try ONNXImporter.read(many) } catch { XCTAssertLessThan("\(error)".count, 300 + many.path.count, "\(error)") }
 
     let cycle = try makeModel("""
