@@ -132,4 +132,16 @@ final class PyTorchExportTests: XCTestCase {
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: f.dir + "/x.npy"))
   }
+
+  func testMissingPyTorchFailsWithALineSayingHowToGetIt() throws {
+    // A `torch` package that cannot be imported stands in for a venv without PyTorch.
+    let fake = Self.work.appendingPathComponent("no-torch/torch")
+    try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+    try "raise ImportError(\"No module named 'torch'\", name='torch')\n".write(to: fake.appendingPathComponent("__init__.py"), atomically: true, encoding: .utf8)
+    let r = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                ["PYTHONPATH=\(fake.deletingLastPathComponent().path)", TestSupport.root.appendingPathComponent("Converters/py").path,
+                                 "Converters/torch/run_torch.py", "--model", "x.py", "--out", "o", "z=z.npy"], cwd: TestSupport.root)
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.stderr.contains("'torch' package") && r.stderr.contains("/opt/wheels") && r.stderr.contains("setup_venv.sh"), r.stderr)
+  }
 }

@@ -1,6 +1,7 @@
 // SafeTensorsTests: MoeKit's safetensors reader/writer against the `safetensors` package both ways, and broken files.
 import Foundation
 import MoeFormats
+import MoeIR
 import MoeTestSupport
 import XCTest
 
@@ -121,5 +122,25 @@ final class SafeTensorsTests: XCTestCase {
     try assertFails(file(header: "{\(a.replacingOccurrences(of: "[2]", with: "[-2]")),\(b)}"), "negative", kind: .badHeader, key: "a", mentions: "non-negative")
     try assertFails(file(header: "{\(a.replacingOccurrences(of: "[0,8]", with: "[8,0]")),\(b)}"), "reversed", kind: .badHeader, key: "a", mentions: "begin ≤ end")
     try assertFails(file(header: "{\(a),\(b),\"__metadata__\":{\"x\":1}}"), "metadata", kind: .badHeader, key: "__metadata__", mentions: "object of strings")
+  }
+}
+
+/// model.py export refuses what it cannot write, naming the node and the op.
+final class PyTorchModuleWriterRefusalTests: XCTestCase {
+  func testUnsupportedOpAndUnnamedWeightsAreRefusedByName() throws {
+    var g = Graph(name: "pooled")
+    g.inputs = [ValueInfo(name: "x", shape: Shape([1, 3, 8, 8]))]
+    let p = g.add(.maxPool(PoolAttrs(kernel: [2, 2], strides: [2, 2])), ["x"], name: "pool1")
+    g.outputs = [p]
+    XCTAssertThrowsError(try PyTorchModuleWriter.source(g, sourceName: "m.moeir", weightsFile: "m.safetensors")) { e in
+      XCTAssertTrue("\(e)".contains("pool1") && "\(e)".contains("max_pool"), "\(e)")
+    }
+    var h = Graph(name: "onnxish")
+    h.inputs = [ValueInfo(name: "x", shape: Shape([1, 4]))]
+    h.addWeight("W0", Tensor(shape: [2, 4], data: Array(repeating: 0.5, count: 8)))
+    h.outputs = [h.add(.linear(.plain), ["x", "W0"], name: "dense")]
+    XCTAssertThrowsError(try PyTorchModuleWriter.source(h, sourceName: "m.onnx", weightsFile: "m.safetensors")) { e in
+      XCTAssertTrue("\(e)".contains("dense") && "\(e)".contains("'W0'") && "\(e)".contains("layer parameter"), "\(e)")
+    }
   }
 }
