@@ -144,4 +144,33 @@ final class PyTorchExportTests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(r.stderr.contains("'torch' package") && r.stderr.contains("/opt/wheels") && r.stderr.contains("setup_venv.sh"), r.stderr)
   }
+
+  func testTrainDDPUnderTorchrunKeepsRanksInSyncAndItsSnapshotImports() throws {
+    let g = try ChainerFixture.make("srresnet-generator", ["--C", "8", "--B", "1", "--U", "1", "--n", "162", "--batch", "1"], in: Self.work)
+    let d = try ChainerFixture.make("acgan-discriminator", ["--widths", "8,16", "--size", "32", "--tags", "34", "--batch", "1"], in: Self.work)
+    let dir = Self.work.appendingPathComponent("ddp-\(UUID().uuidString.prefix(6))")
+    for sub in ["gen", "dis"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true) }
+    XCTAssertEqual(try TestSupport.moe(["convert", g.checkpointURL.path, "-o", dir.path + "/gen/model.py"]).status, 0)
+    XCTAssertEqual(try TestSupport.moe(["convert", d.checkpointURL.path, "-o", dir.path + "/dis/model.py"]).status, 0)
+    XCTAssertEqual(try TestSupport.moe(["dataset", "synth", "--count", "16", "--size", "32", "--seed", "1", "-o", dir.path + "/data.npz"]).status, 0)
+    let run = dir.appendingPathComponent("run")
+    try TestSupport.python(["-m", "torch.distributed.run", "--nproc_per_node", "2", "Converters/torch/train_ddp.py",
+                            "--gen", dir.path + "/gen/model.py", "--dis", dir.path + "/dis/model.py", "--data", dir.path + "/data.npz",
+                            "--batch", "4", "--iterations", "2", "--out", run.path, "--check-sync"])
+    let log = try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(log.count, 2)
+    for line in log {
+      let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+      XCTAssertEqual(entry["in_sync"] as? Bool, true, String(line))
+      XCTAssertTrue((entry["loss_d"] as? Double)?.isFinite ?? false, String(line))
+    }
+    for snapshot in ["gen_iter_2", "dis_iter_2"] {
+      let r = try TestSupport.moe(["verify", run.path + "/\(snapshot).safetensors", "--runtimes", "native,torch"])
+      XCTAssertEqual(r.status, 0, "\(snapshot): " + r.stdout + r.stderr)
+    }
+    // The snapshot's weights differ from the start: training happened.
+    let before = try SafeTensorsFile(url: URL(fileURLWithPath: dir.path + "/gen/model.safetensors"))
+    let after = try SafeTensorsFile(url: run.appendingPathComponent("gen_iter_2.safetensors"))
+    XCTAssertNotEqual(try before.array("out.weight"), try after.array("out.weight"))
+  }
 }
