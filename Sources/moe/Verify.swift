@@ -18,10 +18,10 @@ struct Verify: AsyncParsableCommand {
       whose output diverges (atol scaled by max(1, max|ref|) there).
       """)
 
-  @Argument(help: "Model: Chainer .npz/.h5, .onnx, .moeir or a .moe bundle.")
+  @Argument(help: "Model: Chainer .npz/.h5, .safetensors, .onnx, .moeir or a .moe bundle.")
   var modelPath: String
 
-  @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints).")
+  @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints; torch on request).")
   var runtimes: String?
 
   @Option(help: "The runtime the others are compared with.")
@@ -103,7 +103,8 @@ struct Verify: AsyncParsableCommand {
     if let runtimes {
       chosen = runtimes.split(separator: ",", omittingEmptySubsequences: false).map { VerifyRuntime(rawValue: String($0))! }
     } else {
-      chosen = VerifyRuntime.allCases.filter { $0 != .chainer || chainer != nil }
+      // torch (PyTorch is optional) runs only when asked for.
+      chosen = VerifyRuntime.allCases.filter { ($0 != .chainer || chainer != nil) && $0 != .torch }
       if chainer == nil { printErr("note: \(modelPath) is not a Chainer checkpoint of a zoo architecture: chainer runtime left out") }
     }
     let perturbations = try perturb.map { try Perturbation(parsing: $0) }
