@@ -73,7 +73,7 @@ def discriminator_loss(gen, dis, real, tags, zd, u, lambda_adv, lambda_gp):
         fake = gen(zd)
     adv_real, cls_real = dis(real)
     adv_fake, _ = dis(fake)
-    x_p = (real + 0.5 * real.std() * u).detach().requires_grad_(True)
+    x_p = (real + 0.5 * real.std(unbiased=False) * u).detach().requires_grad_(True)
     adv_p, _ = dis(x_p)
     g, = torch.autograd.grad(adv_p.sum(), x_p, create_graph=True)
     norm = torch.sqrt((g * g).sum(dim=(1, 2, 3)))

@@ -173,4 +173,35 @@ final class PyTorchExportTests: XCTestCase {
     let after = try SafeTensorsFile(url: run.appendingPathComponent("gen_iter_2.safetensors"))
     XCTAssertNotEqual(try before.array("out.weight"), try after.array("out.weight"))
   }
+
+  /// train(): K iterations of train_ddp.py's DRAGAN + ACGAN step (one process) on the generated modules equal Chainer's
+  /// reference trainer (the one `moe train` is held to) on the same state and batches, per tensor to ≤ 1e-3.
+  func testTrainStepInPyTorchMatchesChainer() throws {
+    let dir = Self.work.appendingPathComponent("step-\(UUID().uuidString.prefix(6))")
+    let iterations = 2
+    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-arch", "8,1,1,162", "--dis-widths", "8,16",
+                            "--batch", "3", "--iterations", "\(iterations)"])
+    for (role, file) in [("gen", "G.npz"), ("dis", "D.npz")] {
+      try FileManager.default.createDirectory(at: dir.appendingPathComponent(role), withIntermediateDirectories: true)
+      let r = try TestSupport.moe(["convert", dir.appendingPathComponent(file).path, "-o", dir.path + "/\(role)/model.py"])
+      XCTAssertEqual(r.status, 0, r.stderr)
+    }
+    let ours = dir.appendingPathComponent("torch.npz")
+    let step = try TestSupport.python(["Converters/torch/dragan_step.py", "--gen", dir.path + "/gen/model.py", "--dis", dir.path + "/dis/model.py",
+                                       "--batches", dir.path + "/batches.npz", "--iterations", "\(iterations)", "--out", ours.path])
+    let noise = (try JSONSerialization.jsonObject(with: Data(step.stdout.utf8)) as! [String: Any])["noise"] as! [String]
+    XCTAssertEqual(Set(noise), ["gen:res/0/c1/b", "gen:res/0/c2/b", "gen:cm/b"])
+    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", ours.path, dir.path + "/reference.npz", "--prefix", "updater/model:",
+                                    "--noise", noise.joined(separator: ","), "--max-step", "\(2.0 * Double(iterations) * 2e-4)"])
+    let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    // BN counters are not compared: PyTorch counts every train() forward, Chainer's N only fine-tuning ones.
+    XCTAssertEqual((report["missing"] as! [String]).filter { !$0.hasSuffix("/N") }, [])
+    let errors = report["errors"] as! [String: Double]
+    XCTAssertGreaterThan(errors.count, 50)
+    let bad = errors.filter { !($0.value <= 1e-3) }
+    XCTAssertTrue(bad.isEmpty, "tensors over 1e-3: \(bad)")
+    let noisy = (report["noise"] as! [String: [String: Any]]).filter { ($0.value["ok"] as? Bool) != true }
+    XCTAssertTrue(noisy.isEmpty, "zero-gradient biases beyond 2·K·alpha: \(noisy)")
+    print("torch train step parity: \(errors.count) tensors, worst \(report["worst"]!)")
+  }
 }
