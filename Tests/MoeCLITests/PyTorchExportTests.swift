@@ -44,6 +44,7 @@ final class PyTorchExportTests: XCTestCase {
     guard let ours else { return XCTFail("\(what): missing", file: file, line: line) }
     XCTAssertEqual(ours.shape, theirs.shape, what, file: file, line: line)
     let d = TestSupport.maxAbsDiff(try ours.floats(), try theirs.floats(), file: file, line: line)
+    print("\(what): max-abs \(d)")
     XCTAssertLessThanOrEqual(d, 1e-4, "\(what): max-abs \(d)", file: file, line: line)
   }
 
