@@ -79,11 +79,12 @@ $(BIN):
 	$(MAKE) build
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE_DIR)/web $(SHARE_DIR)/Converters/chainer $(SHARE_DIR)/Converters/onnx
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE_DIR)/web $(SHARE_DIR)/Converters/chainer $(SHARE_DIR)/Converters/onnx $(SHARE_DIR)/Converters/torch
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/moe
 	install -m 644 $(addprefix Sources/MoeWeb/,$(WEB_FILES)) $(SHARE_DIR)/web/
 	install -m 644 Converters/chainer/*.py $(SHARE_DIR)/Converters/chainer/
 	install -m 644 Converters/onnx/*.py $(SHARE_DIR)/Converters/onnx/
+	install -m 644 Converters/torch/*.py $(SHARE_DIR)/Converters/torch/
 	install -m 644 Converters/requirements.txt $(SHARE_DIR)/Converters/
 	install -m 755 Converters/setup_venv.sh $(SHARE_DIR)/Converters/
 	@if [ "$(INSTALL_VENV)" = yes ]; then $(MAKE) --no-print-directory install-venv; \

@@ -7,9 +7,9 @@ import MoeQuant
 /// Reading and writing model files by extension.
 public enum ModelFile {
   /// Extensions `load` understands.
-  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe", "onnx"]
+  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe", "onnx", "safetensors"]
   /// Extensions `write` understands.
-  public static let writable = ["moeir", "npz", "h5", "hdf5", "moe", "onnx"]
+  public static let writable = ["moeir", "npz", "h5", "hdf5", "moe", "onnx", "safetensors", "py"]
   /// The producer string bundles record.
   public static let producer = "moekit 0.1.0"
 
@@ -37,6 +37,11 @@ public enum ModelFile {
       }
       let source: ArraySource = url.pathExtension.lowercased() == "npz" ? try NPZFile(url: url) : try HDF5File(url: url)
       return try checkpoints(source)
+    case "safetensors":
+      guard let checkpoints else {
+        throw ImportError(file: path, key: nil, "a safetensors checkpoint needs the model zoo to be read (MoeModels' ModelFile.load(_:options:))")
+      }
+      return try checkpoints(ChainerKeyedSafeTensors(try SafeTensorsFile(url: url)))
     case "moeir":
       return ImportedModel(graph: try loadIR(url), prefix: "", unusedKeys: [], notes: [])
     case "moe":
@@ -62,6 +67,8 @@ public enum ModelFile {
     case "onnx": try ONNXExporter.write(model.graph, to: url, opset: onnxOpset, encoding: { plan.schemes[$0] })
     case "npz": try NPZFile.write(try ChainerExporter.arrays(model), to: url)
     case "h5", "hdf5": try HDF5File.write(try ChainerExporter.arrays(model), to: url)
+    case "safetensors": try PyTorchModuleWriter.writeStateDict(model, to: url, sourceURL: sourceURL)
+    case "py": try PyTorchModuleWriter.write(model, to: url, sourceURL: sourceURL)
     default:
       throw ImportError(file: url.path, key: nil, "unsupported output format '.\(url.pathExtension)'; supported: \(writable.map { "." + $0 }.joined(separator: ", "))")
     }

@@ -35,6 +35,8 @@ public struct CrossRuntimeVerifier {
   public var bundle: URL?
   /// The Chainer checkpoint, when the model is one of a zoo architecture.
   public var chainer: ChainerSource?
+  /// The graph as imported (before optimization), which the torch runtime's generated model.py follows; nil: `graph`.
+  public var importedGraph: Graph?
   public var options: VerifyOptions
   /// Called with a line of progress (runtime started / finished).
   public var progress: (String) -> Void = { _ in }
@@ -115,6 +117,9 @@ public struct CrossRuntimeVerifier {
       return try await RuntimeDrivers.runWeb(g, bundle: bundle, mustRewrite: perturbed, inputs: inputs, browser: r == .browser, layerwise: layerwise)
     case .chainer: return try RuntimeDrivers.runChainer(graph, source: chainer!, inputs: inputs, perturbations: options.perturbations)
     case .onnxruntime: return try RuntimeDrivers.runONNXRuntime(g, inputs: inputs, layerwise: layerwise)
+    case .torch:
+      let t = try RuntimeDrivers.perturbed(importedGraph ?? graph, options.perturbations, for: r)
+      return try RuntimeDrivers.runTorch(t, inputs: inputs, layerwise: layerwise)
     }
   }
 
@@ -143,7 +148,7 @@ public struct CrossRuntimeVerifier {
     let exposing = options.runtimes.filter { $0.exposesIntermediates && results[$0] != nil }
     var lw = VerifyReport.Layerwise(runtimes: exposing.map(\.rawValue), reference: exposing.first?.rawValue ?? "")
     guard exposing.count >= 2 else {
-      lw.note = "needs two of native, wasm, onnxruntime to have run"
+      lw.note = "needs two of native, wasm, onnxruntime, torch to have run"
       return lw
     }
     let ref = results[exposing[0]]!

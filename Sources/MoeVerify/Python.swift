@@ -15,6 +15,8 @@ public enum Python {
     public static let chainer = Needs(runtime: "chainer", modules: [("chainer", "chainer==7.8.1", nil), ("numpy", "numpy<2", 2), ("h5py", "h5py", nil)])
     /// `run_onnxruntime.py`.
     public static let onnxruntime = Needs(runtime: "onnxruntime", modules: [("numpy", "numpy", nil), ("onnx", "onnx", nil), ("onnxruntime", "onnxruntime", nil)])
+    /// `Converters/torch/run_torch.py` (PyTorch: a CPU wheel, see Converters/setup_venv.sh).
+    public static let torch = Needs(runtime: "torch", modules: [("torch", "torch", nil), ("safetensors", "safetensors", nil), ("numpy", "numpy", nil)])
 
     /// "chainer==7.8.1, numpy<2, h5py".
     public var requirementList: String { modules.map(\.requirement).joined(separator: ", ") }

@@ -1,5 +1,5 @@
 // RuntimeDrivers: one model, one set of inputs, run by each runtime `moe verify` knows (native, wasm in node,
-// browser, Chainer and ONNX Runtime through the project's Python venv), with intermediates where the runtime can.
+// browser, Chainer, ONNX Runtime and PyTorch through the project's Python venv), with intermediates where the runtime can.
 import Foundation
 import MoeFormats
 import MoeIR
@@ -10,10 +10,10 @@ import MoeSite
 
 /// A runtime `moe verify` can drive.
 public enum VerifyRuntime: String, CaseIterable, Codable, Sendable {
-  case native, wasm, browser, chainer, onnxruntime
+  case native, wasm, browser, chainer, onnxruntime, torch
 
   /// Runtimes that can expose every intermediate value (for `--layerwise`).
-  public var exposesIntermediates: Bool { self == .native || self == .wasm || self == .onnxruntime }
+  public var exposesIntermediates: Bool { self == .native || self == .wasm || self == .onnxruntime || self == .torch }
 
   /// What runs, in words.
   public var summary: String {
@@ -23,6 +23,7 @@ public enum VerifyRuntime: String, CaseIterable, Codable, Sendable {
     case .browser: return "moe.js + kernels.wasm in headless Chromium"
     case .chainer: return "real Chainer on the checkpoint"
     case .onnxruntime: return "ONNX Runtime on MoeKit's ONNX export"
+    case .torch: return "PyTorch eval() on the generated model.py + model.safetensors"
     }
   }
 }

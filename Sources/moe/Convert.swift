@@ -8,10 +8,10 @@ import MoeQuant
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")
 
-  @Argument(help: "Input model: Chainer .npz / .h5, .onnx, IR text .moeir, or a .moe bundle.")
+  @Argument(help: "Input model: Chainer .npz / .h5, .safetensors (PyTorch names), .onnx, IR text .moeir, or a .moe bundle.")
   var input: String
 
-  @Option(name: .shortAndLong, help: "Output: .moe (browser bundle), .moeir (IR text; weights beside it as NAME.weights.npz), .onnx, .npz or .h5 (Chainer layout).")
+  @Option(name: .shortAndLong, help: "Output: .moe (browser bundle), .moeir (IR text; weights beside it as NAME.weights.npz), .onnx, .npz or .h5 (Chainer layout), .safetensors (PyTorch state_dict), .py (PyTorch nn.Module source + NAME.safetensors beside it).")
   var output: String
 
   @OptionGroup var model: ModelOptions

@@ -9,7 +9,7 @@ import MoeQuant
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show a checkpoint's keys and the architecture inferred from them.")
 
-  @Argument(help: "A Chainer .npz / .h5, an IR text .moeir, a .moe bundle, an .onnx model, or a .npy.")
+  @Argument(help: "A Chainer .npz / .h5, a .safetensors, an IR text .moeir, a .moe bundle, an .onnx model, or a .npy.")
   var file: String
 
   @OptionGroup var model: ModelOptions
@@ -31,6 +31,8 @@ struct Inspect: ParsableCommand {
       }
     case "h5", "hdf5":
       try inspect(source: try HDF5File(url: url))
+    case "safetensors":
+      try inspect(safeTensors: try SafeTensorsFile(url: url))
     default:
       try inspect(source: try NPZFile(url: url))
     }

@@ -12,16 +12,16 @@ struct Verify: AsyncParsableCommand {
     discussion: """
       Runtimes: native (Swift + OpenBLAS), wasm (moe.js + kernels.wasm in node), browser (the same in headless \
       Chromium), chainer (real Chainer on the checkpoint; Chainer .npz/.h5 of a zoo architecture only), onnxruntime \
-      (ONNX Runtime on MoeKit's ONNX export). Each output of each runtime is compared with the reference runtime's \
+      (ONNX Runtime on MoeKit's ONNX export), torch (PyTorch eval() on the generated model.py + .safetensors). Each output of each runtime is compared with the reference runtime's \
       (default: chainer when it runs, else the first); it passes when |a − b| ≤ atol + rtol·|ref| everywhere. \
-      --layerwise also compares every intermediate value in native, wasm and onnxruntime and names the first node \
+      --layerwise also compares every intermediate value in native, wasm, onnxruntime and torch and names the first node \
       whose output diverges (atol scaled by max(1, max|ref|) there).
       """)
 
-  @Argument(help: "Model: Chainer .npz/.h5, .onnx, .moeir or a .moe bundle.")
+  @Argument(help: "Model: Chainer .npz/.h5, .safetensors, .onnx, .moeir or a .moe bundle.")
   var modelPath: String
 
-  @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints).")
+  @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints; torch on request).")
   var runtimes: String?
 
   @Option(help: "The runtime the others are compared with.")
@@ -57,7 +57,7 @@ struct Verify: AsyncParsableCommand {
   @Option(parsing: .unconditional, help: "OpenBLAS threads of the native runtime.")
   var threads: Int = 2
 
-  @Option(help: "Python of the chainer and onnxruntime drivers (default: $MOE_PYTHON, else the installed venv).")
+  @Option(help: "Python of the chainer, onnxruntime and torch drivers (default: $MOE_PYTHON, else the installed venv).")
   var python: String?
 
   @OptionGroup var model: ModelOptions
@@ -91,7 +91,9 @@ struct Verify: AsyncParsableCommand {
     let url = URL(fileURLWithPath: modelPath)
     let imported = try model.load(modelPath)
     var g = imported.graph
-    try optimization.optimize(&g)
+    // --layerwise with torch compares the values of the graph as imported, which the generated model.py follows.
+    let layerwiseTorch = layerwise && (runtimes ?? "").split(separator: ",").contains("torch")
+    if layerwiseTorch { printErr("note: --layerwise with torch: comparing the graph as imported (not optimized)") } else { try optimization.optimize(&g) }
     let ext = url.pathExtension.lowercased()
     var chainer: ChainerSource? = nil
     if ["npz", "h5", "hdf5"].contains(ext), let desc = g.metadata["model"], let arch = g.metadata["arch"], Zoo.model(named: arch) != nil {
@@ -101,13 +103,15 @@ struct Verify: AsyncParsableCommand {
     if let runtimes {
       chosen = runtimes.split(separator: ",", omittingEmptySubsequences: false).map { VerifyRuntime(rawValue: String($0))! }
     } else {
-      chosen = VerifyRuntime.allCases.filter { $0 != .chainer || chainer != nil }
+      // torch (PyTorch is optional) runs only when asked for.
+      chosen = VerifyRuntime.allCases.filter { ($0 != .chainer || chainer != nil) && $0 != .torch }
       if chainer == nil { printErr("note: \(modelPath) is not a Chainer checkpoint of a zoo architecture: chainer runtime left out") }
     }
     let perturbations = try perturb.map { try Perturbation(parsing: $0) }
     let options = VerifyOptions(runtimes: chosen, reference: reference.flatMap { VerifyRuntime(rawValue: $0) }, atol: atol, rtol: rtol,
                                 layerwise: layerwise, perturbations: perturbations, threads: threads)
     var verifier = CrossRuntimeVerifier(graph: g, bundle: ext == "moe" ? url : nil, chainer: chainer, options: options)
+    verifier.importedGraph = imported.graph
     verifier.progress = { printErr($0) }
     let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath, allowNonFinite: inputOptions.allowNonFinite)
     let report: VerifyReport
