@@ -222,6 +222,7 @@ extension ONNXImporter.Reader {
       try emit(n, .broadcastTo, [x, like])
       return
     }
+    if let t = symbolic[n.inputs[1]] { try expandSymbolic(n, t); return }
     guard let target = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
     let result: Shape
     do { result = try broadcastShapes(xs, Shape(target)) } catch { throw err(n, "cannot broadcast \(xs) to \(target): \(error)") }
