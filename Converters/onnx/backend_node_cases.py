@@ -48,12 +48,13 @@ MODULES = {
     "HardSwish": "hardswish", "Elu": "elu", "Selu": "selu", "GroupNormalization": "groupnormalization",
     "LayerNormalization": "layernormalization",
     # Shape arithmetic folded at import time, and Split.
-    "Gather": "gather", "ConstantOfShape": "constantofshape", "Range": "rangeop", "If": "if_", "Split": "split",
+    "Gather": "gather", "ConstantOfShape": "constantofshape", "Range": "rangeop", "If": "if_", "Size": "size",
+    "Split": "split",
 }
 # Inputs (by position) that MoeKit needs as static int64 values.
 STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}, "ReduceSum": {1},
-                 "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "Expand": {1}, "ConstantOfShape": {0}, "Range": {0, 1, 2},
-                 "Split": {1}}
+                 "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "Expand": {1}, "ConstantOfShape": {0},
+                 "Range": {0, 1, 2}, "Split": {1}}
 # Inputs (by position) bound whatever their dtype: MoeKit imports DequantizeLinear for weights, whose x, x_scale and
 # x_zero_point are initializers.
 WEIGHT_INPUTS = {"DequantizeLinear": {0, 1, 2}}

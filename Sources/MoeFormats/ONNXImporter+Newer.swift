@@ -245,7 +245,7 @@ extension ONNXImporter.Reader {
   /// A graph output that is a static int64 value (a Shape of a fixed shape, an int64 Constant) becomes a weight.
   mutating func materializeStaticOutput(_ name: String) {
     guard shapes[name] == nil, graph.initializers[name] == nil, let v = ints[name] else { return }
-    addWeight(name, Tensor(shape: [v.count], data: v.map { Float($0) }))
+    addWeight(name, Tensor(shape: intShapes[name] ?? [v.count], data: v.map { Float($0) }))
   }
 
   /// Drops weights no node reads and no output names (attribute-like initializers: Clip bounds, Resize scales, …).

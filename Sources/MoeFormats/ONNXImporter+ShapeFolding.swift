@@ -6,8 +6,9 @@ import MoeIR
 
 extension ONNXImporter {
   /// Op types added with shape folding: Gather, ConstantOfShape, Range and If exist only as shape arithmetic
-  /// (folded; refused on float tensor data or an unknown condition); Split (+Split.swift) also slices tensors.
-  static let shapeOps: Set<String> = ["Gather", "ConstantOfShape", "Range", "If", "Split"]
+  /// (folded; refused on float tensor data or an unknown condition); Size of a tensor is its element count (at most
+  /// one symbolic dimension); Split (+Split.swift) also slices tensors.
+  static let shapeOps: Set<String> = ["Gather", "ConstantOfShape", "Range", "If", "Size", "Split"]
 }
 
 extension ONNXImporter.Reader {
@@ -43,6 +44,14 @@ extension ONNXImporter.Reader {
     if n.opType == "If" { try inlineIf(n); return true }
     let data = n.inputs.filter { !$0.isEmpty }
     if n.opType == "ConstantOfShape" { try constantOfShape(n); return true }
+    if n.opType == "Size", symValue(n.inputs[0]) == nil {
+      guard let s = shapes[n.inputs[0]] else { throw err(n, "input has no known shape") }
+      let fixed = s.dims.compactMap(\.value).reduce(1, *), symbols = s.dims.filter { $0.value == nil }
+      guard symbols.count <= 1 else { throw refuse(n, "the size of \(s) is a product of symbolic dimensions") }
+      let count = symbols.first.map { SymInt(symbol: "\($0)", coef: fixed, offset: 0) } ?? .const(fixed)
+      setSymValue(n.outputs[0], SymTensor(shape: [], values: [count]))
+      return true
+    }
     guard !data.isEmpty, data.allSatisfy({ symValue($0) != nil }) else {
       if n.opType == "Gather" || n.opType == "Range" {
         throw refuse(n, "only shape arithmetic on int64 values known at import time is supported (data '\(data.first { symValue($0) == nil } ?? "")' is a tensor)")
