@@ -5,8 +5,8 @@ import CONNX
 import MoeIR
 
 extension ONNXImporter {
-  /// Op types added with shape folding: Gather, ConstantOfShape, Range and If exist only as shape arithmetic
-  /// (folded; refused on float tensor data or an unknown condition); Size of a tensor is its element count (at most
+  /// Op types added with shape folding: ConstantOfShape, Range and If exist only as shape arithmetic (folded;
+  /// refused on float data or an unknown condition); Gather folds on shape values, else slices (+Gather.swift); Size of a tensor is its element count (at most
   /// one symbolic dimension); Split (+Split.swift) also slices tensors.
   static let shapeOps: Set<String> = ["Gather", "ConstantOfShape", "Range", "If", "Size", "Split"]
 }
@@ -52,8 +52,9 @@ extension ONNXImporter.Reader {
       setSymValue(n.outputs[0], SymTensor(shape: [], values: [count]))
       return true
     }
+    if n.opType == "Gather", symValue(n.inputs[0]) == nil, shapes[n.inputs[0]] != nil { try gatherTensor(n); return true }
     guard !data.isEmpty, data.allSatisfy({ symValue($0) != nil }) else {
-      if n.opType == "Gather" || n.opType == "Range" {
+      if n.opType == "Range" {
         throw refuse(n, "only shape arithmetic on int64 values known at import time is supported (data '\(data.first { symValue($0) == nil } ?? "")' is a tensor)")
       }
       return false

@@ -95,7 +95,7 @@ final class ONNXBackendNodeTests: XCTestCase {
     "Softplus": 2, "SpaceToDepth": 7, "Sqrt": 2, "Squeeze": 2, "Sub": 3, "Sum": 3, "Tanh": 2, "Transpose": 7,
     "Unsqueeze": 7, "Upsample": 1, "Where": 1,
     // Shape folding (int64 data known at import time) and Split.
-    "ConstantOfShape": 1, "Gather": 0, "If": 0, "Range": 0, "Size": 2, "Split": 16,
+    "ConstantOfShape": 1, "Gather": 4, "If": 0, "Range": 0, "Size": 2, "Split": 16,
   ]
 
   /// The documented limits (Formats/onnx.md) a refusal may cite; anything else is a regression. Unsupported ops

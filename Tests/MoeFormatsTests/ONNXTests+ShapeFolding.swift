@@ -67,8 +67,8 @@ extension ONNXTests {
       ("two_inferred", #"nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Slice", ["s", "i0", "i1"], ["n"]), helper.make_node("Concat", ["k", "n", "n"], ["t"], axis=0, name="c"), helper.make_node("Reshape", ["x", "t"], ["y"], name="r")]"#, "axis 2"),
       // An If whose condition is a graph input: control flow is not imported.
       ("if_input", #"nodes = [helper.make_node("If", ["cond"], ["y"], name="branch", then_branch=helper.make_graph([helper.make_node("Relu", ["x"], ["a"])], "t", [], [F("a", "N", 4)]), else_branch=helper.make_graph([helper.make_node("Neg", ["x"], ["b"])], "e", [], [F("b", "N", 4)]))]"#, "node 'branch' (If)"),
-      // Gather of float data (an embedding lookup) is not shape arithmetic.
-      ("gather_float", #"nodes = [helper.make_node("Gather", ["x", "i1"], ["y"], name="lookup", axis=1)]"#, "node 'lookup' (Gather)"),
+      // Gather of a tensor along its symbolic batch axis.
+      ("gather_batch", #"nodes = [helper.make_node("Gather", ["x", "i1"], ["y"], name="lookup", axis=0)]"#, "node 'lookup' (Gather): gather along the symbolic axis 0"),
     ]
     for (name, body, text) in cases {
       let url = try makeModel("""
