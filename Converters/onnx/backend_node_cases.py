@@ -11,7 +11,8 @@ requested ops this writes ``DIR/CASE/model.onnx``, ``in_K.npy`` and ``out_K.npy`
                                   "inputs": [{"name", "file", "dtype"}], "outputs": [...]}]}
 
 Static shapes are MoeKit's model: where a case feeds an int64 shape/axes/starts tensor as a *graph input*
-(Reshape ``shape``, Slice ``starts/ends/axes/steps``, Unsqueeze/Squeeze/Reduce* ``axes``, Expand ``shape``), that given test input is bound as
+(Reshape ``shape``, Slice ``starts/ends/axes/steps``, Unsqueeze/Squeeze/Reduce* ``axes``, Expand ``shape``,
+ConstantOfShape ``input``, Split ``split``, Gather ``indices``), that given test input is bound as
 an initializer before import and listed under ``bound``; likewise DequantizeLinear's x, x_scale and x_zero_point
 (MoeKit imports DequantizeLinear for weights, which are initializers), and the inputs MoeKit reads as attributes
 (Clip min/max, Pad pads/constant_value/axes, Resize roi/scales/sizes, Upsample scales, Dropout ratio/training_mode). Nothing else is changed; every case is written, including
@@ -46,10 +47,14 @@ MODULES = {
     "ReduceMean": "reducemean", "ReduceMax": "reducemax", "ReduceMin": "reducemin", "HardSigmoid": "hardsigmoid",
     "HardSwish": "hardswish", "Elu": "elu", "Selu": "selu", "GroupNormalization": "groupnormalization",
     "LayerNormalization": "layernormalization",
+    # Shape arithmetic folded at import time, and Split.
+    "Gather": "gather", "ConstantOfShape": "constantofshape", "Range": "rangeop", "If": "if_", "Size": "size",
+    "Split": "split",
 }
 # Inputs (by position) that MoeKit needs as static int64 values.
 STATIC_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Unsqueeze": {1}, "Squeeze": {1}, "ReduceSum": {1},
-                 "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "Expand": {1}}
+                 "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "Expand": {1}, "ConstantOfShape": {0},
+                 "Range": {0, 1, 2}, "Split": {1}, "Gather": {1}}
 # Inputs (by position) bound whatever their dtype: MoeKit imports DequantizeLinear for weights, whose x, x_scale and
 # x_zero_point are initializers.
 WEIGHT_INPUTS = {"DequantizeLinear": {0, 1, 2}}

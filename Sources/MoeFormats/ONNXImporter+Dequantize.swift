@@ -12,7 +12,7 @@ extension ONNXImporter {
     do { data = try Data(contentsOf: url) } catch {
       throw MoeFormatError(.io, file: url.path, "cannot read file (\(error.localizedDescription))")
     }
-    do { return try parseWithEncodings([UInt8](data)) } catch let e as MoeFormatError { throw e.located(file: url.path) }
+    do { return try parseWithEncodings([UInt8](data), directory: url.deletingLastPathComponent()) } catch let e as MoeFormatError { throw e.located(file: url.path) }
   }
 
   /// Initializers read only by DequantizeLinear nodes: kept undecoded until their node is converted. Throws,

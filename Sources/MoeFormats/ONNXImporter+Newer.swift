@@ -222,6 +222,7 @@ extension ONNXImporter.Reader {
       try emit(n, .broadcastTo, [x, like])
       return
     }
+    if let t = symbolic[n.inputs[1]] { try expandSymbolic(n, t); return }
     guard let target = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
     let result: Shape
     do { result = try broadcastShapes(xs, Shape(target)) } catch { throw err(n, "cannot broadcast \(xs) to \(target): \(error)") }
@@ -244,7 +245,7 @@ extension ONNXImporter.Reader {
   /// A graph output that is a static int64 value (a Shape of a fixed shape, an int64 Constant) becomes a weight.
   mutating func materializeStaticOutput(_ name: String) {
     guard shapes[name] == nil, graph.initializers[name] == nil, let v = ints[name] else { return }
-    addWeight(name, Tensor(shape: [v.count], data: v.map { Float($0) }))
+    addWeight(name, Tensor(shape: intShapes[name] ?? [v.count], data: v.map { Float($0) }))
   }
 
   /// Drops weights no node reads and no output names (attribute-like initializers: Clip bounds, Resize scales, …).

@@ -145,6 +145,7 @@ extension ONNXImporter.Reader {
     guard n.inputs.count >= need, n.inputs.prefix(need).allSatisfy({ !$0.isEmpty }) else {
       throw err(n, "expects at least \(need) input(s), has \(ins.count)")
     }
+    if try foldShapeArithmetic(n) { return }
     switch n.opType {
     case "Constant":
       guard let a = n.attrs["value"], let t = a.pointee.t else {
@@ -154,12 +155,12 @@ extension ONNXImporter.Reader {
           addWeight(n.outputs[0], Tensor(shape: [v.count], data: v)); return
         }
         if let a = n.attrs["value_ints"] { ints[n.outputs[0]] = ONNXC.ints(a.pointee.ints, a.pointee.n_ints); return }
-        if let a = n.attrs["value_int"] { ints[n.outputs[0]] = [Int(a.pointee.i)]; return }
+        if let a = n.attrs["value_int"] { ints[n.outputs[0]] = [Int(a.pointee.i)]; intShapes[n.outputs[0]] = []; return }
         throw refuse(n, "Constant without a supported value attribute (value, value_float(s), value_int(s))")
       }
-      switch try ONNXImporter.tensor(t.pointee, what: "Constant '\(n.name)'") {
+      switch try ONNXImporter.tensor(t.pointee, what: "Constant '\(n.name)'", base: baseDirectory) {
       case .float(let f): addWeight(n.outputs[0], f)
-      case .int64(let v, _): ints[n.outputs[0]] = v
+      case .int64(let v, let s): ints[n.outputs[0]] = v; intShapes[n.outputs[0]] = s
       }
     case "Conv":
       let i = floatInputs(n).filter { !$0.isEmpty }
@@ -192,6 +193,8 @@ extension ONNXImporter.Reader {
       if opset < 5 {
         guard let a = intList(n, "shape") else { throw err(n, "missing shape attribute") }
         s = a
+      } else if let t = symbolic[n.inputs[1]] {
+        s = try symbolicReshapeTarget(n, t)
       } else if let like = shapeSources[n.inputs[1]], let target = shapes[like], let from = shapes[ins[0]] {
         guard let v = reshapeDims(target, from: from) else {
           throw refuse(n, "reshape to the shape of '\(like)' \(target) needs at most one symbolic dimension that moves")
@@ -215,6 +218,7 @@ extension ONNXImporter.Reader {
     case "Concat": try emit(n, .concat(axis: int(n, "axis", 0)), floatInputs(n).filter { !$0.isEmpty })
     case "Slice": try slice(n)
     case "Unsqueeze", "Squeeze": try squeeze(n)
+    case "Split": try split(n)
     default:
       guard try convertNewer(n) else { throw refuse(n, "unsupported op \(n.opType)") }
     }

@@ -46,6 +46,7 @@ extension ONNXImporter.Reader {
   mutating func pool(_ n: ONNXImporter.ONode) throws {
     let x = n.inputs[0]
     if n.outputs.count > 1 && !n.outputs[1].isEmpty { throw refuse(n, "the Indices output is not supported") }
+    if shapes[x]?.rank == 5, try pool3dOverDepth(n) { return }
     guard let s = shapes[x], s.rank == 4 else {
       throw refuse(n, "only 2-D pooling (4-D input) is supported, input is \(shapes[x].map { "\($0)" } ?? "unknown")")
     }
@@ -75,6 +76,30 @@ extension ONNXImporter.Reader {
     let a = PoolAttrs(kernel: kernel, strides: strides, pads: pads, dilations: dilations,
                       ceilMode: int(n, "ceil_mode", 0) != 0, countIncludePad: int(n, "count_include_pad", 0) != 0)
     try emit(n, n.opType == "MaxPool" ? .maxPool(a) : .averagePool(a), [x])
+  }
+
+  /// A 3-D pool whose window covers one element of H and W (PyTorch's LocalResponseNorm: AvgPool3d (size, 1, 1)
+  /// over (N, 1, C, H, W)): H and W merged, pooled in 2-D over (D, H·W), reshaped back. False for other 3-D pools.
+  mutating func pool3dOverDepth(_ n: ONNXImporter.ONode) throws -> Bool {
+    let x = n.inputs[0], o = n.outputs[0]
+    guard let s = shapes[x], let d = s[2].value, let h = s[3].value, let w = s[4].value,
+      let kernel = intList(n, "kernel_shape"), kernel.count == 3, kernel[1] == 1, kernel[2] == 1,
+      (string(n, "auto_pad") ?? "NOTSET") == "NOTSET"
+    else { return false }
+    let strides = intList(n, "strides") ?? [1, 1, 1], pads = intList(n, "pads") ?? [0, 0, 0, 0, 0, 0]
+    let dilations = intList(n, "dilations") ?? [1, 1, 1]
+    guard strides.count == 3, strides[1] == 1, strides[2] == 1, pads.count == 6, pads[1] == 0, pads[2] == 0,
+      pads[4] == 0, pads[5] == 0, dilations.count == 3, dilations[1] == 1, dilations[2] == 1,
+      kernel[0] >= 1, strides[0] >= 1, dilations[0] >= 1, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 24 }), d >= 1
+    else { return false }
+    let a = PoolAttrs(kernel: [kernel[0], 1], strides: [strides[0], 1], pads: [pads[0], 0, pads[3], 0],
+                      dilations: [dilations[0], 1], ceilMode: int(n, "ceil_mode", 0) != 0,
+                      countIncludePad: int(n, "count_include_pad", 0) != 0)
+    let flat = try emit(n, .reshape(shape: [0, 0, d, h * w]), [x], output: o + "/depth_by_plane")
+    let pooled = try emit(n, n.opType == "MaxPool" ? .maxPool(a) : .averagePool(a), [flat], output: o + "/pooled")
+    guard let dOut = shapes[pooled]?[2].value else { throw err(n, "pooled depth is not fixed") }
+    try emit(n, .reshape(shape: [0, 0, dOut, h, w]), [pooled])
+    return true
   }
 
   /// Resize (opset ≥ 11: scales or sizes from initializers, roi ignored; opset 10: scales, asymmetric) and Upsample

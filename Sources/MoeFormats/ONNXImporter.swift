@@ -13,7 +13,7 @@ public enum ONNXImporter {
     "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu",
     "Tanh", "Sigmoid", "Softplus", "Reshape", "Flatten", "Transpose", "DepthToSpace", "Concat", "Slice",
     "Identity", "Unsqueeze", "Squeeze", "Constant", "DequantizeLinear",
-  ]).union(newerOps)
+  ]).union(newerOps).union(shapeOps)
 
   /// The default-domain opsets the importer reads (below 7, Add/Sub/Mul used legacy broadcasting).
   public static let supportedOpsets = 7...28
@@ -24,14 +24,17 @@ public enum ONNXImporter {
     do { data = try Data(contentsOf: url) } catch {
       throw MoeFormatError(.io, file: url.path, "cannot read file (\(error.localizedDescription))")
     }
-    do { return try parse([UInt8](data)) } catch let e as MoeFormatError { throw e.located(file: url.path) }
+    do { return try parseWithEncodings([UInt8](data), directory: url.deletingLastPathComponent()).graph } catch let e as MoeFormatError {
+      throw e.located(file: url.path)
+    }
   }
 
-  /// Parses ONNX bytes.
+  /// Parses ONNX bytes (external data is refused: there is no folder to read it from).
   public static func parse(_ bytes: [UInt8]) throws -> Graph { try parseWithEncodings(bytes).graph }
 
-  /// Parses ONNX bytes; also returns the int8 encodings of weights read through DequantizeLinear.
-  public static func parseWithEncodings(_ bytes: [UInt8]) throws -> (graph: Graph, encodings: [String: EncodedTensor]) {
+  /// Parses ONNX bytes; also returns the int8 encodings of weights read through DequantizeLinear. External data
+  /// files are read from `directory` (the model's folder), never from outside it.
+  public static func parseWithEncodings(_ bytes: [UInt8], directory: URL? = nil) throws -> (graph: Graph, encodings: [String: EncodedTensor]) {
     guard !bytes.isEmpty else { throw MoeFormatError(.notONNX, "empty file; expected an ONNX ModelProto") }
     let model = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
     guard let model else {
@@ -50,7 +53,7 @@ public enum ONNXImporter {
     guard supportedOpsets.contains(opset) else {
       throw MoeFormatError(.unsupportedONNX, "opset \(opset) is not supported; expected \(supportedOpsets.lowerBound)–\(supportedOpsets.upperBound)")
     }
-    var r = Reader(opset: opset)
+    var r = Reader(opset: opset, baseDirectory: directory)
     try r.read(g.pointee)
     var graph = r.graph
     for p in ONNXC.list(model.pointee.metadata_props, model.pointee.n_metadata_props) {
@@ -68,11 +71,11 @@ public enum ONNXImporter {
     case int64([Int], shape: [Int])
   }
 
-  static func tensor(_ t: Onnx__TensorProto, what: String) throws -> Value {
+  static func tensor(_ t: Onnx__TensorProto, what: String, base: URL? = nil) throws -> Value {
     let name = ONNXC.string(t.name)
+    var external: [UInt8]? = nil
     if t.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL || t.n_external_data > 0 {
-      throw MoeFormatError(.unsupportedONNX, key: name,
-                           "\(what) uses external data; MoeKit reads only self-contained .onnx files (re-save with onnx.save_model(m, f, save_as_external_data=False))")
+      external = try externalBytes(t, what: what, base: base)
     }
     let shape = ONNXC.ints(t.dims, t.n_dims)
     var count = 1
@@ -83,8 +86,8 @@ public enum ONNXImporter {
       }
       count = c
     }
-    let raw: [UInt8]? = t.has_raw_data != 0 && t.raw_data.len > 0
-      ? Array(UnsafeBufferPointer(start: t.raw_data.data, count: t.raw_data.len)) : nil
+    let raw: [UInt8]? = external ?? (t.has_raw_data != 0 && t.raw_data.len > 0
+      ? Array(UnsafeBufferPointer(start: t.raw_data.data, count: t.raw_data.len)) : nil)
     switch t.data_type {
     case Int32(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue):
       var data: [Float]
@@ -140,9 +143,26 @@ public enum ONNXImporter {
     var attrs: [String: UnsafeMutablePointer<Onnx__AttributeProto>]
   }
 
+  /// The nodes of a graph (or an If branch), unnamed ones named `OpType_index`.
+  static func nodes(of g: Onnx__GraphProto) -> [ONode] {
+    var nodes: [ONode] = []
+    for (i, n) in ONNXC.list(g.node, g.n_node).enumerated() {
+      var attrs: [String: UnsafeMutablePointer<Onnx__AttributeProto>] = [:]
+      for a in ONNXC.list(n.pointee.attribute, n.pointee.n_attribute) { attrs[ONNXC.string(a.pointee.name)] = a }
+      let name = ONNXC.string(n.pointee.name)
+      nodes.append(ONode(name: name.isEmpty ? "\(ONNXC.string(n.pointee.op_type))_\(i)" : name,
+                         opType: ONNXC.string(n.pointee.op_type),
+                         inputs: ONNXC.strings(n.pointee.input, n.pointee.n_input),
+                         outputs: ONNXC.strings(n.pointee.output, n.pointee.n_output), attrs: attrs))
+    }
+    return nodes
+  }
+
   struct Reader {
     /// The model's default-domain opset: selects each op's attribute/input form.
     let opset: Int
+    /// The model's folder, where external data files are read (nil: external data refused).
+    var baseDirectory: URL? = nil
     var graph = Graph(name: "onnx")
     var ints: [String: [Int]] = [:]
     var shapes: [String: Shape] = [:]
@@ -153,6 +173,9 @@ public enum ONNXImporter {
     var shapeSources: [String: String] = [:]
     /// The dtype of every value that is not float32 (bool inputs, comparisons, casts).
     var dtypes: [String: DType] = [:]
+    /// Int64 values with symbolic elements (shape arithmetic on a symbolic batch), and the shapes of `ints` values.
+    var symbolic: [String: ONNXImporter.SymTensor] = [:]
+    var intShapes: [String: [Int]] = [:]
 
     mutating func read(_ g: Onnx__GraphProto) throws {
       graph.name = ONNXC.string(g.name).isEmpty ? "onnx" : ONNXC.string(g.name)
@@ -161,9 +184,9 @@ public enum ONNXImporter {
       for t in ONNXC.list(g.initializer, g.n_initializer) {
         let name = ONNXC.string(t.pointee.name)
         if dequantizeOnly.contains(name) { quantized[name] = t; continue }
-        switch try ONNXImporter.tensor(t.pointee, what: "initializer '\(name)'") {
+        switch try ONNXImporter.tensor(t.pointee, what: "initializer '\(name)'", base: baseDirectory) {
         case .float(let f): addWeight(name, f)
-        case .int64(let v, _): ints[name] = v
+        case .int64(let v, let s): ints[name] = v; intShapes[name] = s
         }
       }
       if g.n_sparse_initializer > 0 {
@@ -207,16 +230,7 @@ public enum ONNXImporter {
         if isBool { dtypes[name] = .bool }
       }
       // Nodes.
-      var nodes: [ONode] = []
-      for (i, n) in ONNXC.list(g.node, g.n_node).enumerated() {
-        var attrs: [String: UnsafeMutablePointer<Onnx__AttributeProto>] = [:]
-        for a in ONNXC.list(n.pointee.attribute, n.pointee.n_attribute) { attrs[ONNXC.string(a.pointee.name)] = a }
-        let name = ONNXC.string(n.pointee.name)
-        nodes.append(ONode(name: name.isEmpty ? "\(ONNXC.string(n.pointee.op_type))_\(i)" : name,
-                           opType: ONNXC.string(n.pointee.op_type),
-                           inputs: ONNXC.strings(n.pointee.input, n.pointee.n_input),
-                           outputs: ONNXC.strings(n.pointee.output, n.pointee.n_output), attrs: attrs))
-      }
+      let nodes = ONNXImporter.nodes(of: g)
       let unsupported = nodes.filter { n in
         !ONNXImporter.supportedOps.contains(n.opType) || !["", "ai.onnx"].contains(domain(of: n, in: g))
       }
@@ -249,6 +263,7 @@ public enum ONNXImporter {
       var producer: [String: Int] = [:]
       for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
       let known = Set(shapes.keys).union(graph.initializers.keys).union(ints.keys).union(quantized.keys)
+        .union(symbolic.keys).union(shapeSources.keys)
       for n in nodes {
         for x in n.inputs where !x.isEmpty && !known.contains(x) && producer[x] == nil {
           throw MoeFormatError(.invalidONNX,
