@@ -69,3 +69,19 @@ final class TaggerCLITests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e.html").path))
   }
 }
+
+final class SampleTaggerTests: XCTestCase {
+  /// The shipped tagger on synthetic faces it never saw (a seed its training set did not use): ≥ 95% mean per-tag accuracy.
+  func testShippedTaggerOnFreshSyntheticFaces() throws {
+    let dir = try TestSupport.temporaryDirectory("sample-tagger")
+    let data = dir.appendingPathComponent("fresh.npz").path
+    XCTAssertEqual(try TestSupport.moe(["dataset", "synth", "--count", "400", "--size", "64", "--seed", "4242", "-o", data]).status, 0)
+    let r = try TestSupport.moe(["tag", "--data", data, "--model", TestSupport.root.appendingPathComponent("Samples/tagger.npz").path,
+                                 "--threshold", "0.5", "--json"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    let mean = obj["mean_accuracy"] as! Double
+    print("shipped tagger on 400 fresh synthetic faces: mean per-tag accuracy \(mean)")
+    XCTAssertGreaterThanOrEqual(mean, 0.95)
+  }
+}
