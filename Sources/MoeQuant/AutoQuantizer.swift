@@ -141,6 +141,7 @@ public struct AutoQuantizer {
     var budget = targetMSE, passing = 0.0, failing = Double.infinity
     var tried = Set<[String: String]>()
     var rounds = 0
+    let roundClock = ProgressClock()
     while rounds < maxRounds {
       let choice = allocate(table, budget: budget).mapValues(\.scheme)
       if tried.contains(choice) { break }
@@ -151,7 +152,7 @@ public struct AutoQuantizer {
       let ok = r.measured.psnr >= targetPSNR
       progress(String(format: "round %d: %@, measured PSNR %.2f dB (target %.2f) — %@ (%@)", rounds, humanBytes(r.bytes) as NSString,
                       r.measured.psnr, targetPSNR, (ok ? "passes" : "misses") as NSString,
-                      clock.status(done: rounds, total: maxRounds) as NSString))
+                      (clock.status() + ", ETA ≤ " + ProgressClock.seconds(roundClock.elapsed / Double(rounds) * Double(maxRounds - rounds))) as NSString))
       if ok {
         if r.bytes < best.bytes { best = r }
         passing = max(passing, budget)
