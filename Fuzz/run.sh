@@ -18,7 +18,7 @@ for t in "$@"; do
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   crashes=$(ls "$artifacts" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
   summary+=("$(printf '%-7s %12s executions in %s s, %s crash(es), corpus %s files' "$t" "${execs:-?}" "$seconds" "$crashes" "$(ls "$corpus" | wc -l)")")
-  if [ $rc -ne 0 ] || [ "$crashes" -ne 0 ]; then
+  if [ $rc -ne 0 ] || [ "$crashes" -ne 0 ] || [ -z "$execs" ]; then
     failed=1
     echo "fuzz: Fuzz$t FAILED (exit $rc); artifacts in $artifacts; log tail:"; tail -n 30 "$log"
   fi
