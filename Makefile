@@ -126,7 +126,7 @@ FUZZ_TARGETS      ?= NPY NPZ HDF5 ONNX Bundle IRText
 FUZZ_BIN           = $(FUZZ_DIR)/release
 
 fuzz-build: apt
-	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,trace-cmp -Xswiftc -enable-testing --scratch-path ../$(FUZZ_DIR)
+	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -enable-testing --scratch-path ../$(FUZZ_DIR)
 
 fuzz-seeds: build venv
 	Fuzz/make_seeds.sh $(FUZZ_DIR)/work/seeds $(BIN)
