@@ -7,7 +7,7 @@ PY         := Converters/py
 APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build generated wasm test test-swift test-python test-web test-install install install-venv demo bench bench-size bench-web clean
+.PHONY: all deps apt venv build generated wasm test test-swift test-python test-web test-install test-fuzz install install-venv demo bench bench-size bench-web clean fuzz fuzz-build fuzz-seeds
 
 all: build
 
@@ -28,7 +28,7 @@ venv: apt
 build: apt
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 
-test: deps build wasm test-python test-swift test-web test-install
+test: deps build wasm test-python test-swift test-web test-install test-fuzz
 
 test-swift:
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
@@ -121,3 +121,24 @@ bench-web: deps build wasm
 	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime native
 	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime wasm
 	$(BIN) bench $(DEMO_DIR)/paper.moe --runtime browser
+
+# libFuzzer targets for the NPY, NPZ, HDF5, ONNX, bundle and IR-text readers (Fuzz/, a separate package so that the
+# main build is unaffected), run one after the other for FUZZ_SECONDS each on corpora grown from seed files made
+# by Fuzz/make_seeds.sh. `make test` runs each for FUZZ_TEST_SECONDS. Crash inputs land in $(FUZZ_DIR)/artifacts.
+FUZZ_SECONDS      ?= 600
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_DIR          ?= .build-fuzz
+FUZZ_TARGETS      ?= NPY NPZ HDF5 ONNX Bundle IRText
+FUZZ_BIN           = $(FUZZ_DIR)/release
+
+fuzz-build: apt
+	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -enable-testing --scratch-path ../$(FUZZ_DIR)
+
+fuzz-seeds: build venv
+	Fuzz/make_seeds.sh $(FUZZ_DIR)/work/seeds $(BIN)
+
+fuzz: fuzz-build fuzz-seeds
+	Fuzz/run.sh $(FUZZ_BIN) $(FUZZ_DIR)/work $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test-fuzz: fuzz-build fuzz-seeds
+	Fuzz/run.sh $(FUZZ_BIN) $(FUZZ_DIR)/work $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)

@@ -2,74 +2,53 @@
 import Foundation
 import MoeIR
 
-/// One way to store one weight: its bytes and the output error it causes alone.
-public struct EncodingOption: Codable, Sendable {
-  public var scheme: String
-  public var bytes: Int
-  /// Output MSE (against the float model, on the calibration set) with only this weight encoded this way.
-  public var mse: Double
-  /// Weight SQNR in dB.
-  public var sqnr: Double
-  public var maxAbs: Double
-}
-
 /// What `AutoQuantizer.run` found.
 public struct AutoResult {
   public var plan: QuantizationPlan
   public var measured: Comparison
+  /// Stored weight bytes of the plan (`QuantizationPlan.storedBytes` with the quantizer's `deflate`).
   public var bytes: Int
   /// Sensitivity table: weight → options.
   public var options: [String: [EncodingOption]]
+  /// Measured allocation rounds.
   public var rounds: Int
+  /// Forward passes of the calibration batch in all (reachability, sensitivity, rounds).
+  public var passes: Int
 }
 
 /// Chooses an encoding per weight to minimise bytes subject to the model's output PSNR ≥ a target.
 ///
-/// 1. Sensitivity: each weight matrix/kernel is encoded with each candidate scheme alone; the output MSE on the
-///    calibration set is measured (one forward pass each).
+/// 0. Reachability: every weight at its most precise candidate (float16) is measured once; a target above that
+///    PSNR is refused at once (`AutoQuantizerError.unreachable`), naming the PSNR.
+/// 1. Sensitivity (`SensitivityAnalysis`): each weight's candidates with the output MSE each causes alone, two
+///    measured per weight (on the first `sensitivityBatch` calibration inputs) and the rest estimated where the
+///    error is linear in the weight error.
 /// 2. Allocation: assuming errors add up, for a multiplier λ each weight takes the option minimising
-///    bytes + λ·MSE; λ is bisected so that the summed MSE meets the budget MSE(target).
-/// 3. The plan is measured for real; if it misses the target, the budget shrinks by the observed ratio and
-///    allocation repeats. The final PSNR is measured, never estimated.
+///    bytes + λ·MSE; λ is bisected so that the summed MSE meets a budget.
+/// 3. The plan is measured for real; the budget is rescaled by target/measured MSE (kept inside the bracket of
+///    passing and failing budgets) and allocation repeats. The result is the cheapest plan measured to pass.
+/// Every trial runs the whole calibration batch on the calibration set's one executor with weights swapped in place.
 public struct AutoQuantizer {
   public var candidates: [String] = ["f16", "int8", "palette256", "palette128", "palette64", "palette64-pc", "palette32", "palette32-pc",
                                      "int4-g32", "palette16-pc", "palette8-pc", "palette4-pc"]
-  /// Bisection steps over log λ, each one measured.
-  public var maxRounds = 22
+  /// Measured allocation rounds at most.
+  public var maxRounds = 8
   /// Deflate payloads when smaller (bytes counted after it), as the bundle writer does with `--deflate`.
   public var deflate = true
+  /// Calibration inputs the sensitivity trials run on (the first ones of the set); the allocation rounds and the
+  /// final measurement use the whole set.
+  public var sensitivityBatch = 2
   public init() {}
 
   /// Stored bytes of `t` under `scheme` (after deflate when that is smaller) and the decoded tensor.
   public func encode(_ t: Tensor, _ scheme: QuantScheme) throws -> (bytes: Int, decoded: Tensor) {
     let e = try Quantizer.encode(t, as: scheme)
-    var bytes = e.payload.count
-    if deflate, let d = try? deflateBytes(e.payload), d.count < bytes { bytes = d.count }
-    return (bytes, try Quantizer.decode(e))
+    return (QuantizationPlan.storedBytes(e, deflate: deflate), try Quantizer.decode(e))
   }
 
-  /// The sensitivity table; `progress(done, total)` after each measurement.
+  /// The sensitivity table; `progress(passesDone, passesPlanned)` after each forward pass.
   public func sensitivity(_ cal: CalibrationSet, progress: (Int, Int) -> Void = { _, _ in }) throws -> [String: [EncodingOption]] {
-    let g = cal.graph
-    let matrices = g.weights.filter { $0.shape.rank >= 2 }
-    let total = matrices.count * candidates.count
-    var done = 0
-    var table: [String: [EncodingOption]] = [:]
-    for w in matrices {
-      let t = g.initializers[w.name]!
-      var options = [EncodingOption(scheme: "f32", bytes: 4 * t.count, mse: 0, sqnr: .infinity, maxAbs: 0)]
-      for name in candidates {
-        let plan = try QuantizationPlan.uniform(name, for: g)
-        guard let scheme = plan.schemes[w.name] else { continue }
-        let (bytes, decoded) = try encode(t, scheme)
-        let c = cal.compare(try cal.outputs(replacing: [w.name: decoded]))
-        options.append(EncodingOption(scheme: scheme.description, bytes: bytes, mse: c.mse, sqnr: sqnr(t.data, decoded.data), maxAbs: c.maxAbs))
-        done += 1
-        progress(done, total)
-      }
-      table[w.name] = options
-    }
-    return table
+    try SensitivityAnalysis(candidates: candidates, deflate: deflate).table(try cal.prefix(sensitivityBatch), encode: encode, progress: progress).options
   }
 
   /// For a budget of summed MSE, the cheapest choice per weight (Lagrangian bisection over λ).
@@ -88,111 +67,121 @@ public struct AutoQuantizer {
     return choose(hi)
   }
 
-  /// Sensitivity, allocation and measurement until the measured PSNR meets `targetPSNR`.
+  /// The plan of a choice (weight → scheme name; weights not named stay float32) and its measurement on the
+  /// calibration set. `known` gives decoded weights and their stored bytes already computed, by weight and scheme.
+  func measure(_ choice: [String: String], _ cal: CalibrationSet,
+               known: [String: [String: (bytes: Int, decoded: Tensor)]] = [:]) throws -> AutoResult {
+    var plan = QuantizationPlan(), replaced: [String: Tensor] = [:], bytes = 0
+    for w in cal.graph.weights {
+      let t = cal.graph.initializers[w.name]!
+      let name = choice[w.name] ?? "f32"
+      guard let scheme = QuantScheme(name: name) else { continue }
+      let e = try known[w.name]?[name] ?? encode(t, scheme)
+      bytes += e.bytes
+      if scheme != .float32 {
+        plan.schemes[w.name] = scheme
+        replaced[w.name] = e.decoded
+      }
+    }
+    return AutoResult(plan: plan, measured: try cal.measure(replacing: replaced), bytes: bytes, options: [:], rounds: 0, passes: 0)
+  }
+
+  /// The most precise plan: every weight of rank ≥ 2 at its most precise candidate; its PSNR is the best reachable.
+  public func mostPrecise(_ cal: CalibrationSet) throws -> AutoResult {
+    let axes = QuantizationPlan.channelAxes(cal.graph)
+    var choice: [String: String] = [:]
+    for w in cal.graph.weights where w.shape.rank >= 2 {
+      let t = cal.graph.initializers[w.name]!
+      if candidates.contains("f16") && (try? encode(t, .float16)) != nil {
+        choice[w.name] = "f16"  // float16's relative error (2⁻¹¹) is below every other candidate's
+        continue
+      }
+      let best = candidates.compactMap { SensitivityAnalysis.scheme($0, axis: axes[w.name] ?? 0) }
+        .compactMap { s -> (QuantScheme, Double)? in
+          guard let d = try? encode(t, s).decoded else { return nil }
+          return (s, zip(t.data, d.data).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) })
+        }
+        .min { $0.1 < $1.1 }
+      choice[w.name] = best?.0.description ?? "f32"
+    }
+    return try measure(choice, cal)
+  }
+
+  /// Reachability, sensitivity, then allocation and measurement until the measured PSNR meets `targetPSNR`.
+  /// `progress` gets one line per stage step, with elapsed time and an ETA.
+  /// - Throws: `AutoQuantizerError.unreachable` before any sensitivity work when even the most precise plan misses.
   public func run(_ cal: CalibrationSet, targetPSNR: Double, progress: (String) -> Void = { _ in }) throws -> AutoResult {
-    let table = try sensitivity(cal) { done, total in
-      if done % max(1, total / 10) == 0 || done == total { progress("sensitivity \(done)/\(total)") }
+    let clock = ProgressClock()
+    let precise = try mostPrecise(cal)
+    var passes = 1
+    guard precise.measured.psnr >= targetPSNR else {
+      throw AutoQuantizerError.unreachable(target: targetPSNR, best: precise.measured.psnr)
     }
-    let peak = cal.peak
-    // For a multiplier λ each weight takes the option minimising bytes + λ·MSE (alone); small λ favours bytes.
-    // Bytes fall and error rises as λ falls; bisect log λ on the *measured* PSNR.
-    func planFor(_ logLambda: Double) throws -> AutoResult {
-      let lambda = pow(10, logLambda)
-      var plan = QuantizationPlan()
-      var replaced: [String: Tensor] = [:]
-      var bytes = 0
-      for w in cal.graph.weights {
-        let t = cal.graph.initializers[w.name]!
-        let opt = table[w.name]?.min { Double($0.bytes) + lambda * $0.mse < Double($1.bytes) + lambda * $1.mse }
-        if let opt, opt.scheme != "f32", let s = QuantScheme(name: opt.scheme) {
-          plan.schemes[w.name] = s
-          let (b, decoded) = try encode(t, s)
-          bytes += b
-          replaced[w.name] = decoded
-        } else {
-          bytes += 4 * t.count
-        }
+    progress(String(format: "best reachable PSNR %.2f dB (every weight at its most precise encoding); target %.2f dB", precise.measured.psnr, targetPSNR))
+    var lastShown = 0.0
+    let trials = try cal.prefix(sensitivityBatch)
+    let (table, decoded) = try SensitivityAnalysis(candidates: candidates, deflate: deflate).table(trials, encode: encode) { done, total in
+      if clock.elapsed - lastShown >= 2 || done == total {
+        lastShown = clock.elapsed
+        progress("sensitivity \(done)/\(total) passes (\(clock.status(done: done, total: total)))")
       }
-      let measured = cal.compare(try cal.outputs(replacing: replaced))
-      return AutoResult(plan: plan, measured: measured, bytes: bytes, options: table, rounds: 0)
+      passes = 1 + done
     }
-    _ = peak
-    var lo = -2.0, hi = 18.0  // log10 λ: lo is cheapest, hi is (nearly) lossless
-    var best: AutoResult? = nil
-    var closestFailing: AutoResult? = nil
-    var round = 0
-    let cheapest = try planFor(lo)
-    round += 1
-    progress(String(format: "round %d: %d bytes, measured PSNR %.2f dB (target %.2f)", round, cheapest.bytes, cheapest.measured.psnr, targetPSNR))
-    if cheapest.measured.psnr >= targetPSNR {
-      best = cheapest
-    } else {
-      while round < maxRounds && hi - lo > 0.02 {
-        let mid = (lo + hi) / 2
-        var r = try planFor(mid)
-        round += 1
-        r.rounds = round
-        progress(String(format: "round %d: %d bytes, measured PSNR %.2f dB (target %.2f)", round, r.bytes, r.measured.psnr, targetPSNR))
-        if r.measured.psnr >= targetPSNR {
-          if best == nil || r.bytes < best!.bytes { best = r }
-          hi = mid
-        } else {
-          lo = mid
-          if closestFailing == nil || r.measured.psnr > closestFailing!.measured.psnr { closestFailing = r }
-        }
+    var known: [String: [String: (bytes: Int, decoded: Tensor)]] = [:]
+    for (w, options) in table {
+      for o in options { if let d = decoded[w]?[o.scheme] { known[w, default: [:]][o.scheme] = (o.bytes, d) } }
+      known[w, default: [:]]["f32"] = (options[0].bytes, cal.graph.initializers[w]!)
+    }
+    for w in cal.graph.weights where known[w.name] == nil {  // vectors: float32, encoded once
+      let t = cal.graph.initializers[w.name]!
+      known[w.name] = ["f32": (try encode(t, .float32).bytes, t)]
+    }
+    let targetMSE = mse(forPSNR: targetPSNR, peak: cal.peak)
+    var best = precise
+    var budget = targetMSE, passing = 0.0, failing = Double.infinity
+    var tried = Set<[String: String]>()
+    var rounds = 0
+    let roundClock = ProgressClock()
+    while rounds < maxRounds {
+      let choice = allocate(table, budget: budget).mapValues(\.scheme)
+      if tried.contains(choice) { break }
+      tried.insert(choice)
+      let r = try measure(choice, cal, known: known)
+      rounds += 1
+      passes += 1
+      let ok = r.measured.psnr >= targetPSNR
+      progress(String(format: "round %d: %@, measured PSNR %.2f dB (target %.2f) — %@ (%@)", rounds, humanBytes(r.bytes) as NSString,
+                      r.measured.psnr, targetPSNR, (ok ? "passes" : "misses") as NSString,
+                      (clock.status() + ", ETA ≤ " + ProgressClock.seconds(roundClock.elapsed / Double(rounds) * Double(maxRounds - rounds))) as NSString))
+      if ok {
+        if r.bytes < best.bytes { best = r }
+        passing = max(passing, budget)
+        if r.measured.mse >= 0.9 * targetMSE { break }  // close enough: little left to gain
+      } else {
+        failing = min(failing, budget)
       }
-      if best == nil {
-        let r = try planFor(hi)
-        if r.measured.psnr >= targetPSNR { best = r }
-      }
+      // The estimate's scale error is roughly a constant factor: rescale, but stay inside the bracket.
+      var next = budget * targetMSE / max(r.measured.mse, 1e-300)
+      if next <= passing || next >= failing { next = failing.isFinite ? (passing > 0 ? (passing * failing).squareRoot() : failing / 2) : budget * 2 }
+      if failing.isFinite && passing > 0 && failing / passing < 1.02 { break }
+      budget = next
     }
-    // λ moves every layer at once; close the last gap one layer at a time: upgrade the failing plan's layer with
-    // the best error-saved-per-byte until it passes, if that is cheaper than the best passing plan.
-    if var current = closestFailing {
-      for _ in 0..<40 {
-        var bestStep: (name: String, option: EncodingOption, gain: Double)? = nil
-        for (name, opts) in table {
-          let now = current.plan.schemes[name]?.description ?? "f32"
-          guard let cur = opts.first(where: { $0.scheme == now }) else { continue }
-          // The next option up: the cheapest one that is more accurate, within what the best passing plan costs.
-          let room = best.map { $0.bytes - current.bytes } ?? Int.max
-          guard let o = opts.filter({ $0.mse < cur.mse && $0.bytes > cur.bytes && $0.bytes - cur.bytes < room }).min(by: { $0.bytes < $1.bytes })
-          else { continue }
-          let gain = (cur.mse - o.mse) / Double(o.bytes - cur.bytes)
-          if bestStep == nil || gain > bestStep!.gain { bestStep = (name, o, gain) }
-        }
-        guard let step = bestStep else { break }
-        var plan = current.plan
-        plan.schemes[step.name] = step.option.scheme == "f32" ? nil : QuantScheme(name: step.option.scheme)
-        var replaced: [String: Tensor] = [:]
-        var bytes = 0
-        for w in cal.graph.weights {
-          let t = cal.graph.initializers[w.name]!
-          if let s = plan.schemes[w.name] {
-            let (b, d) = try encode(t, s)
-            bytes += b
-            replaced[w.name] = d
-          } else {
-            bytes += 4 * t.count
-          }
-        }
-        if let b = best, bytes >= b.bytes { break }
-        let measured = cal.compare(try cal.outputs(replacing: replaced))
-        round += 1
-        progress(String(format: "round %d (refine %@): %d bytes, measured PSNR %.2f dB", round, step.name, bytes, measured.psnr))
-        current = AutoResult(plan: plan, measured: measured, bytes: bytes, options: table, rounds: round)
-        if measured.psnr >= targetPSNR {
-          if best == nil || bytes < best!.bytes { best = current }
-          break
-        }
-      }
-    }
-    best?.rounds = round
-    guard let best else {
-      let fp = QuantizationPlan()
-      return AutoResult(plan: fp, measured: cal.compare(cal.reference), bytes: cal.graph.weights.reduce(0) { $0 + 4 * (cal.graph.initializers[$1.name]?.count ?? 0) },
-                        options: table, rounds: maxRounds)
-    }
+    best.options = table
+    best.rounds = rounds
+    best.passes = passes
     return best
+  }
+}
+
+/// Why `AutoQuantizer.run` refuses a target.
+public enum AutoQuantizerError: Error, CustomStringConvertible {
+  /// Even the most precise plan (every weight at its most precise encoding) gives only `best` dB.
+  case unreachable(target: Double, best: Double)
+
+  public var description: String {
+    switch self {
+    case let .unreachable(target, best):
+      return String(format: "target PSNR %.2f dB is unreachable: the most precise plan (every weight at its most precise encoding, f16) gives %.2f dB on the calibration set; use a target ≤ %.2f, or --quantize none for float32", target, best, best)
+    }
   }
 }

@@ -3,6 +3,10 @@ import MoeIR
 import MoeRuntime
 
 /// A float model with fixed calibration inputs and its outputs on them.
+///
+/// One executor serves every measurement: a trial swaps the trial weights in place (`Executor.setVariable`), runs
+/// the whole calibration batch at once, and puts the float weights back, so no executor or memory plan is rebuilt.
+/// Not thread-safe (the executor is shared).
 public struct CalibrationSet {
   public var graph: Graph
   public var inputs: [String: Tensor]
@@ -21,11 +25,27 @@ public struct CalibrationSet {
     self.peak = max(2, Double((all.max() ?? 1) - (all.min() ?? -1)))
   }
 
-  /// Outputs with some weights replaced (same graph structure).
+  /// The number of calibration inputs (the batch).
+  public var count: Int { inputs.values.first?.shape.first ?? 0 }
+
+  /// The first `n` calibration inputs with their reference outputs, sharing this set's executor (cheaper trials);
+  /// the PSNR peak stays this set's.
+  public func prefix(_ n: Int) throws -> CalibrationSet {
+    guard n >= 1, n < count else { return self }
+    var s = self
+    s.inputs = inputs.mapValues { t in
+      let row = t.count / max(t.shape[0], 1)
+      return Tensor(shape: [n] + t.shape.dropFirst(), data: Array(t.data[0..<(n * row)]))
+    }
+    s.reference = try executor.run(s.inputs)
+    return s
+  }
+
+  /// Outputs with some weights replaced (same shapes), on the calibration inputs.
   public func outputs(replacing weights: [String: Tensor]) throws -> [String: Tensor] {
-    var g = graph
-    for (k, v) in weights { g.initializers[k] = v }
-    return try Executor(graph: g).run(inputs)
+    defer { for k in weights.keys { try? executor.setVariable(k, graph.initializers[k]!) } }
+    for (k, v) in weights { try executor.setVariable(k, v) }
+    return try executor.run(inputs)
   }
 
   /// Comparison of all outputs (concatenated) against the reference.
@@ -37,4 +57,7 @@ public struct CalibrationSet {
     }
     return Comparison(reference: r, approx: a, peak: peak)
   }
+
+  /// The comparison against the float model with `weights` replaced.
+  public func measure(replacing weights: [String: Tensor]) throws -> Comparison { compare(try outputs(replacing: weights)) }
 }

@@ -45,11 +45,14 @@ public struct QuantReport: Codable {
     case bundleGzipBytes = "bundle_gzip_bytes", output, calibration, schemes
   }
 
-  /// Text for the terminal.
-  public var text: String {
+  /// Text for the terminal (the optimization passes' changes only when `verbose`).
+  public var text: String { text(verbose: false) }
+
+  /// Text for the terminal; `verbose` adds what each optimization pass changed.
+  public func text(verbose: Bool) -> String {
     func db(_ v: Double?) -> String { guard let v else { return "—" }; return v.isInfinite ? "inf" : String(format: "%.1f", v) }
     var lines = ["\(model) — plan \(plan)"]
-    if !passes.isEmpty { lines.append("passes: " + passes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+    if verbose && !passes.isEmpty { lines.append("passes: " + passes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
     lines.append(String(format: "%-22@ %-16@ %-18@ %9@ %-16@ %10@ %7@ %8@ %9@", "weight" as NSString, "op" as NSString,
                         "shape" as NSString, "params" as NSString, "encoding" as NSString, "bytes" as NSString,
                         "SQNR" as NSString, "PSNR*" as NSString, "max-abs*" as NSString))
@@ -60,13 +63,15 @@ public struct QuantReport: Codable {
                           (l.onlyThisMaxAbs.map { String(format: "%.2e", $0) } ?? "—") as NSString))
     }
     lines.append("* output when only this weight is encoded")
-    lines.append(String(format: "weights: %d B float32 → %d B encoded (%.2fx); bundle %d B, %d B deflated", rawBytes, encodedBytes,
-                        Double(rawBytes) / Double(max(encodedBytes, 1)), bundleBytes, bundleGzipBytes))
+    lines.append("weights: \(humanBytes(rawBytes)) float32 → \(humanBytes(encodedBytes)) encoded ("
+      + String(format: "%.2f×", Double(rawBytes) / Double(max(encodedBytes, 1))) + "); bundle \(humanBytes(bundleBytes)), \(humanBytes(bundleGzipBytes)) deflated")
     lines.append(String(format: "output vs float model (%@): PSNR %@ dB, max-abs %.3g, mean-abs %.3g", calibration as NSString,
                         db(output.psnr) as NSString, output.maxAbs, output.meanAbs))
     if !schemes.isEmpty {
       lines.append("uniform schemes (whole model):")
-      for s in schemes { lines.append(String(format: "  %-14@ %10d B  PSNR %@ dB", s.scheme as NSString, s.bytes, db(s.psnr) as NSString)) }
+      for s in schemes {
+        lines.append(String(format: "  %-14@ %-28@ PSNR %@ dB", s.scheme as NSString, humanBytes(s.bytes) as NSString, db(s.psnr) as NSString))
+      }
     }
     if let e = eightbitComparison { lines.append(e) }
     return lines.joined(separator: "\n")
@@ -79,7 +84,7 @@ public struct QuantReport: Codable {
     let verdict = output.psnr >= e.psnr
       ? String(format: "%.2f× eightbit's bytes at %.1f dB ≥ eightbit's %.1f dB", ratio, output.psnr, e.psnr)
       : String(format: "%.2f× eightbit's bytes but %.1f dB below eightbit's %.1f dB", ratio, e.psnr - output.psnr, e.psnr)
-    return "vs WebDNN eightbit (\(e.bytes) B): this plan is " + verdict + (ratio <= 0.5 && output.psnr >= e.psnr ? " — goal (≤ 0.50×) met" : " — goal ≤ 0.50× at equal PSNR")
+    return "vs WebDNN eightbit (\(humanBytes(e.bytes))): this plan is " + verdict + (ratio <= 0.5 && output.psnr >= e.psnr ? " — goal (≤ 0.50×) met" : " — goal ≤ 0.50× at equal PSNR")
   }
 
   /// JSON (infinities written as 1e999-free strings would break parsers: they become null).
@@ -112,8 +117,8 @@ extension QuantReport {
       let (bytes, decoded) = try quantizer.encode(t, scheme)
       encoded += bytes
       if scheme != .float32 { replaced[w.name] = decoded }
-      let opt = options?[w.name]?.first { $0.scheme == scheme.description }
-      var onlyPSNR = opt.map { psnr(mse: $0.mse, peak: cal.peak) }, onlyMax = opt.map(\.maxAbs)
+      let opt = options?[w.name]?.first { $0.scheme == scheme.description && $0.measured }
+      var onlyPSNR = opt.map { psnr(mse: $0.mse, peak: cal.peak) }, onlyMax = opt?.maxAbs
       if opt == nil && scheme != .float32 && t.shape.count >= 2 {
         let c = cal.compare(try cal.outputs(replacing: [w.name: decoded]))
         onlyPSNR = c.psnr

@@ -17,7 +17,7 @@ public struct QuantizationPlan: Sendable {
   }
 
   /// The same scheme for every weight matrix/kernel (rank ≥ 2), with per-channel axes set from the consuming op;
-  /// vectors (biases) stay float32 unless the scheme is `f16`. `name` is a scheme name (`int8`, `int4-g32`,
+  /// vectors (biases) stay float32 unless the scheme is `f16` or `eightbit` (WebDNN encodes every constant). `name` is a scheme name (`int8`, `int4-g32`,
   /// `palette16-pc`, `f16`, `eightbit`) or `none`/`f32`.
   public static func uniform(_ name: String, for g: Graph) throws -> QuantizationPlan {
     if name == "none" || name == "f32" || name == "float32" { return QuantizationPlan() }
@@ -29,7 +29,7 @@ public struct QuantizationPlan: Sendable {
     for w in g.weights {
       let rank = w.shape.rank
       if rank < 2 {
-        if base == .float16 { plan.schemes[w.name] = .float16 }
+        if base == .float16 || base == .eightbit { plan.schemes[w.name] = base }
         continue
       }
       let axis = axes[w.name] ?? 0
@@ -66,5 +66,22 @@ public struct QuantizationPlan: Sendable {
       }
     }
     return (onnx, decoded)
+  }
+}
+
+extension QuantizationPlan {
+  /// Bytes a bundle stores for `e`: its payload, or the zlib stream of it when `deflate` and that is smaller
+  /// (as `MoeBundle.write(deflate:)` does).
+  public static func storedBytes(_ e: EncodedTensor, deflate: Bool) -> Int {
+    guard deflate, let d = try? deflateBytes(e.payload), d.count < e.payload.count else { return e.payload.count }
+    return d.count
+  }
+
+  /// Stored bytes of every weight of `g` under this plan (float32 where the plan names none): the sum of the bundle's
+  /// tensor payload lengths. `convert` and `report` both print this number.
+  public func storedBytes(_ g: Graph, deflate: Bool) throws -> Int {
+    try g.weights.reduce(0) { total, w in
+      total + Self.storedBytes(try Quantizer.encode(g.initializers[w.name]!, as: schemes[w.name] ?? .float32), deflate: deflate)
+    }
   }
 }

@@ -24,6 +24,12 @@ struct Convert: ParsableCommand {
   @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model (default 30).")
   var targetPSNR: Double?
 
+  @Option(help: "A quantization plan (JSON, per-weight scheme): with --quantize auto, where the chosen plan is saved; without --quantize, the plan to use (as saved by convert or report).")
+  var plan: String?
+
+  @Flag(help: "Print what each optimization pass changed.")
+  var verbose = false
+
   @Flag(help: "Deflate each bundle payload (zlib) when that makes it smaller.")
   var deflate = false
 
@@ -34,6 +40,10 @@ struct Convert: ParsableCommand {
     if targetPSNR != nil && quantize != "auto" {
       throw ValidationError("--target-psnr applies only with --quantize auto (got \(quantize.map { "--quantize \($0)" } ?? "no --quantize"))")
     }
+    if plan != nil, let q = quantize, q != "auto" {
+      throw ValidationError("--plan goes with --quantize auto (to save the chosen plan) or alone (to use a saved plan), not with --quantize \(q)")
+    }
+    if let plan, quantize == "auto" { try checkOutputFolder(plan, option: "--plan") }
     guard (13...21).contains(opset) else { throw ValidationError("--opset \(opset): MoeKit writes ONNX opsets 13–21") }
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     guard ModelFile.writable.contains(ext) else {
@@ -46,7 +56,7 @@ struct Convert: ParsableCommand {
     let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
     // A Chainer checkpoint keeps Chainer's layout: its weights are written as imported.
     if ext == "moeir" || ext == "moe" || ext == "onnx" {
-      try optimization.optimize(&m.graph, log: true)
+      try optimization.optimize(&m.graph, log: verbose)
     }
     if let q = quantize, q != "none", ext != "moe" {
       guard ext == "onnx" else { throw ValidationError("--quantize applies to .moe bundles and .onnx; \(output) is .\(ext)") }
@@ -55,14 +65,25 @@ struct Convert: ParsableCommand {
       }
     }
     var plan = QuantizationPlan()
-    if quantize == nil {
+    if quantize == nil, let file = self.plan {
+      guard ext == "moe" else { throw ValidationError("--plan applies to .moe bundles; \(output) is .\(ext)") }
+      plan = try PlanFile.load(URL(fileURLWithPath: file), for: m.graph)
+      print("plan \(file): \(plan.schemes.count) encoded weight(s); " + (try planSizeLine(plan, m.graph)))
+    } else if quantize == nil {
       plan = QuantizationPlan.keeping(m.encodings, for: m.graph)
     } else if quantize == "auto" {
       let cal = try CalibrationSet(graph: m.graph)
       let targetPSNR = self.targetPSNR ?? 30
-      let result = try AutoQuantizer().run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
+      var auto = AutoQuantizer()
+      auto.deflate = deflate
+      let result = try auto.run(cal, targetPSNR: targetPSNR) { printErr("auto: \($0)") }
       plan = result.plan
-      print(String(format: "auto: %d weight bytes at a measured output PSNR of %.2f dB (target %.2f)", result.bytes, result.measured.psnr, targetPSNR))
+      print(String(format: "auto: measured output PSNR %.2f dB (target %.2f), %d forward passes; ", result.measured.psnr, targetPSNR, result.passes)
+        + (try planSizeLine(plan, m.graph)))
+      if let file = self.plan {
+        try AtomicFile.write(try PlanFile(plan, targetPSNR: targetPSNR, measuredPSNR: result.measured.psnr).data(), to: URL(fileURLWithPath: file))
+        print("auto: plan saved to \(file)")
+      }
     } else {
       plan = try QuantizationPlan.uniform(quantize ?? "none", for: m.graph)
     }

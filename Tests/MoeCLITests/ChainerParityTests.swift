@@ -33,7 +33,7 @@ final class ChainerParityTests: XCTestCase {
     try assertMatchesChainer(dir, model: dir.appendingPathComponent("model.npz"), batches: [1, 16])
     // The same through IR text: convert, then run the .moeir.
     let ir = dir.appendingPathComponent("paper.moeir")
-    let c = try TestSupport.moe(["convert", dir.appendingPathComponent("model.npz").path, "-o", ir.path])
+    let c = try TestSupport.moe(["convert", dir.appendingPathComponent("model.npz").path, "-o", ir.path, "--verbose"])
     XCTAssertEqual(c.status, 0, c.stderr)
     XCTAssertTrue(c.stdout.contains("srresnet-generator"), c.stdout)
     try assertMatchesChainer(dir, model: ir, batches: [1])

@@ -24,8 +24,10 @@ final class AutoQuantizerTests: XCTestCase {
     XCTAssertEqual(Comparison(reference: a, approx: a).psnr, .infinity)
   }
 
+  func model() throws -> Graph { try Self.makeModel() }
+
   /// A small generator with seeded weights and non-trivial BN, optimized like `moe convert` does.
-  func model() throws -> Graph {
+  static func makeModel() throws -> Graph {
     var g = SRResNetGenerator(channels: 8, blocks: 2, upsamplings: 1, inputLength: 162).graph()
     var rng = SeededGenerator(seed: 9)
     for w in g.weights {
