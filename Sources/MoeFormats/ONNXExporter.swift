@@ -85,6 +85,8 @@ public enum ONNXExporter {
     var nodes: [UnsafeMutablePointer<Onnx__NodeProto>] = []
     var initializers: [UnsafeMutablePointer<Onnx__TensorProto>] = []
     private var used: Set<String> = []
+    /// Node names written so far.
+    private var nodeNames: Set<String> = []
 
     /// The opset written, and the verified type of every value.
     let opset: Int
@@ -196,7 +198,15 @@ public enum ONNXExporter {
               _ attrs: [(String, Attr)] = []) -> String {
       let p = arena.message(Onnx__NodeProto.self) { onnx__node_proto__init($0) }
       p.pointee.op_type = arena.string(opType)
-      p.pointee.name = arena.string(name)
+      // ONNX requires unique node names; a graph imported from ONNX can already hold the name an expansion would use
+      // (e.g. `fc/flatten` beside the `fc` linear the exporter expands into Flatten + Gemm).
+      var unique = name, k = 1
+      while nodeNames.contains(unique) {
+        k += 1
+        unique = "\(name)_\(k)"
+      }
+      nodeNames.insert(unique)
+      p.pointee.name = arena.string(unique)
       p.pointee.n_input = inputs.count
       p.pointee.input = arena.strings(inputs)
       p.pointee.n_output = outputs.count

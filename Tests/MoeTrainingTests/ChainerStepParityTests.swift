@@ -100,6 +100,33 @@ final class ChainerStepParityTests: XCTestCase {
     }
   }
 
+  /// Issue 17: the generated PyTorch modules trained one step by train_ddp.py's step equal one `moe train` step from the
+  /// same state and batch, per parameter to 1e-3 (compared directly, not through Chainer).
+  func testOneMoeTrainStepEqualsPyTorch() throws {
+    let dir = try TestSupport.temporaryDirectory("moe-vs-torch")
+    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-arch", "8,1,1,162", "--dis-widths", "8,16",
+                            "--batch", "3", "--iterations", "1"])
+    let (ours, noise) = try runMoeKit(dir, iterations: 1)
+    for (role, file) in [("gen", "G.npz"), ("dis", "D.npz")] {
+      try FileManager.default.createDirectory(at: dir.appendingPathComponent(role), withIntermediateDirectories: true)
+      let r = try TestSupport.moe(["convert", dir.appendingPathComponent(file).path, "-o", dir.path + "/\(role)/model.py"])
+      XCTAssertEqual(r.status, 0, r.stderr)
+    }
+    let torch = dir.appendingPathComponent("torch.npz")
+    try TestSupport.python(["Converters/torch/dragan_step.py", "--gen", dir.path + "/gen/model.py", "--dis", dir.path + "/dis/model.py",
+                            "--batches", dir.path + "/batches.npz", "--iterations", "1", "--out", torch.path])
+    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", ours.path, torch.path, "--prefix", "updater/model:",
+                                    "--noise", noise.joined(separator: ","), "--max-step", "\(2 * AdamHyperparameters().alpha)"])
+    let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    let errors = report["errors"] as! [String: Double]
+    print("moe train vs PyTorch, one step: \(errors.count) tensors, worst \(report["worst"]!)")
+    XCTAssertGreaterThan(errors.count, 30)
+    let bad = errors.filter { !($0.value <= trainingParityTolerance) }
+    XCTAssertTrue(bad.isEmpty, "tensors over 1e-3: \(bad)")
+    let noisy = (report["noise"] as! [String: [String: Any]]).filter { ($0.value["ok"] as? Bool) != true }
+    XCTAssertTrue(noisy.isEmpty, "zero-gradient biases beyond 2·alpha: \(noisy)")
+  }
+
   func testThreeIterationsMatchChainer() throws {
     try assertParity(genArch: "8,1,1,162", disWidths: "8,16", batch: 3, iterations: 3)
   }
