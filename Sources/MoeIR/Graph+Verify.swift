@@ -1,6 +1,9 @@
 // Graph.verify: SSA, topological order, outputs, arity, attributes and shapes, with the node named.
 
 extension Graph {
+  /// The largest element count a value may have (2⁴⁰): shapes from malformed files beyond it are errors, not traps.
+  public static let maximumElementCount = 1 << 40
+
   /// Checks the graph and returns the inferred type of every value.
   ///
   /// Rejects: a use of an undefined value, a value defined twice, a use before its definition
@@ -63,6 +66,9 @@ extension Graph {
       }
       guard shapes.count == n.outputs.count else {
         throw IRError(.badArity, at: at, "defines \(n.outputs.count) values, op produces \(shapes.count)")
+      }
+      for s in shapes where s.product.constant > Graph.maximumElementCount {
+        throw IRError(.shapeMismatch, at: at, "output shape \(s) has more than \(Graph.maximumElementCount) elements")
       }
       for (o, (s, t)) in zip(n.outputs, zip(shapes, dtypes)) {
         try define(ValueInfo(name: o, dtype: t, shape: s), by: at)

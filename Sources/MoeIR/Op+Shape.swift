@@ -276,7 +276,10 @@ public func reshapeShape(_ x: Shape, _ target: [Int]) throws -> Shape {
   var knownSyms: [String] = []
   for d in dims {
     switch d {
-    case .fixed(let v)?: known *= v
+    case .fixed(let v)?:
+      let (p, overflow) = known.multipliedReportingOverflow(by: v)
+      if overflow { throw ShapeError(.attribute, "extents \(target) multiply past the largest element count") }
+      known = p
     case .symbol(let s)?: knownSyms.append(s)
     case nil: break
     }

@@ -50,12 +50,16 @@ public struct Shape: Hashable, Sendable, CustomStringConvertible, ExpressibleByA
   }
 
   /// The product of the dimensions as (constant factor, symbols).
+  /// The constant factor saturates at `Int.max` (a malformed file's extents must not trap; the verifier rejects
+  /// element counts that large).
   public var product: (constant: Int, symbols: [String]) {
     var c = 1
     var syms: [String] = []
     for d in dims {
       switch d {
-      case .fixed(let v): c *= v
+      case .fixed(let v):
+        let (p, overflow) = c.multipliedReportingOverflow(by: v)
+        c = overflow ? Int.max : p
       case .symbol(let s): syms.append(s)
       }
     }

@@ -44,3 +44,16 @@ final class ShapeTests: XCTestCase {
     XCTAssertThrowsError(try Op.depthToSpace(blockSize: 2, mode: .dcr).inferShapes([[1, 6, 3, 3]]))
   }
 }
+
+final class ShapeOverflowTests: XCTestCase {
+  /// Extents from a malformed file that multiply past Int.max are errors, never a trap (found by the ONNX fuzzer).
+  func testHugeExtentsAreErrorsNotTraps() {
+    XCTAssertThrowsError(try Op.reshape(shape: [Int.max / 2, 4, -1]).inferShapes([Shape([2, 3])]))
+    XCTAssertEqual(Shape([Int.max / 2, 4]).product.constant, Int.max)
+    var g = Graph(name: "huge")
+    g.inputs = [ValueInfo(name: "x", shape: Shape([1 << 21, 1 << 21]))]
+    g.add(.relu, ["x"], name: "r")
+    g.outputs = ["r"]
+    XCTAssertThrowsError(try g.verify()) { XCTAssertTrue("\($0)".contains("more than"), "\($0)") }
+  }
+}
