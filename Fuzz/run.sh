@@ -14,7 +14,7 @@ for t in "$@"; do
   echo "fuzz: Fuzz$t for ${seconds} s (log $log)"
   # Leak reports are off (the two seen were inside libhdf5 and Foundation, not MoeKit), and a huge allocation returns
   # NULL as malloc does without ASan (libhdf5 handles that as an error on malformed files).
-  ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" "$bin/Fuzz$t" -max_total_time="$seconds" -detect_leaks=0 -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+  ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" "$bin/Fuzz$t" -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -detect_leaks=0 -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$corpus" "$work/seeds/$s" >"$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

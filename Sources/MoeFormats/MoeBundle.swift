@@ -82,8 +82,9 @@ public enum MoeBundle {
     }
     let fileLength = u64(48), jsonOffset = u64(16), jsonLength = u64(24), payloadOffset = u64(32), payloadLength = u64(40)
     guard fileLength == UInt64(data.count) else { throw fail(.truncated, "header says \(fileLength) bytes, file has \(data.count)") }
-    guard u32(12) == UInt32(headerSize), jsonOffset == UInt64(headerSize), jsonOffset + jsonLength <= fileLength,
-      payloadOffset >= jsonOffset + jsonLength, payloadOffset + payloadLength <= fileLength
+    // Compared by subtraction: lengths from a damaged header can be near UInt64.max, and a sum would overflow (trap).
+    guard u32(12) == UInt32(headerSize), jsonOffset == UInt64(headerSize), jsonLength <= fileLength - jsonOffset,
+      payloadOffset >= jsonOffset + jsonLength, payloadOffset <= fileLength, payloadLength <= fileLength - payloadOffset
     else { throw fail(.badHeader, "inconsistent header offsets") }
     let digest = contentDigest(data[headerSize...])
     guard digest == Array(data[64..<96]) else { throw fail(.checksumMismatch, "SHA-256 of the contents does not match the header; the file is corrupt") }
@@ -97,7 +98,8 @@ public enum MoeBundle {
       guard let scheme = QuantScheme(name: t.encoding) else {
         throw fail(.unsupportedDType, key: t.name, "unknown encoding '\(t.encoding)'")
       }
-      guard t.offset >= Int(payloadOffset), t.length >= 0, t.offset + t.length <= Int(payloadOffset + payloadLength) else {
+      guard t.offset >= Int(payloadOffset), t.length >= 0, t.offset <= Int(payloadOffset + payloadLength),
+        t.length <= Int(payloadOffset + payloadLength) - t.offset else {
         throw fail(.truncated, key: t.name, "payload [\(t.offset), +\(t.length)) lies outside the payload section")
       }
       let e = EncodedTensor(scheme: scheme, shape: t.shape, payload: Array(data[t.offset..<(t.offset + t.length)]), deflated: t.deflate)

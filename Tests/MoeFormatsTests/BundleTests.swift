@@ -84,6 +84,21 @@ final class BundleTests: XCTestCase {
 
   /// Every bit of every reserved header byte (56–63, 96–127, outside the SHA-256's range) is checked: one flipped
   /// bit is refused with the file and the offset named; the unflipped bundle reads.
+  /// Offsets and lengths near UInt64.max in a damaged header are refused, never a trap (found by the bundle fuzzer).
+  func testHugeHeaderLengthsAreRefused() throws {
+    let dir = try TemporaryDirectory()
+    let url = dir.file("ok.moe")
+    try MoeBundle.write(graph(), to: url, producer: "test", source: nil, encoding: { _ in .float32 })
+    let good = [UInt8](try Data(contentsOf: url))
+    for offset in [24, 40] {
+      var bytes = good
+      for i in 0..<8 { bytes[offset + i] = 0xFF }
+      let bad = dir.file("huge-\(offset).moe")
+      try Data(bytes).write(to: bad)
+      XCTAssertThrowsError(try MoeBundle.read(bad)) { XCTAssertTrue("\($0)".contains("inconsistent header offsets"), "\($0)") }
+    }
+  }
+
   func testFlippedReservedHeaderBitsAreRefused() throws {
     let dir = try TemporaryDirectory()
     let url = dir.file("ok.moe")
