@@ -259,6 +259,10 @@ public final class DraganRun {
 
   /// Loads the newest snapshot and cuts log.jsonl back to it (lines written after it belong to lost iterations).
   func restoreLatest() throws {
+    // A run killed during an atomic write leaves its temporary file (never a half-written final one): remove those.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+      try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+    }
     guard let k = latestSnapshotIteration() else {
       throw TrainingError("\(directory.path): no snapshot_iter_K.npz to resume from")
     }
