@@ -36,8 +36,7 @@ public struct DraganGraphs {
   public init(generator g: Graph, discriminator d: Graph, batch: Int, weights w: DraganLossWeights) throws {
     generator = TrainingForm(inference: g)
     discriminator = TrainingForm(inference: d)
-    let n = g.inputs[0].shape[1].value!, size = d.inputs[0].shape[2].value!, tags = d.outputs.count > 1 ? 0 : 0
-    _ = tags
+    let n = g.inputs[0].shape[1].value!, size = d.inputs[0].shape[2].value!
     let clsWidth = try d.verify()[d.outputs[1]]!.shape[1].value!
     let image = Shape([batch, 3, size, size])
 
