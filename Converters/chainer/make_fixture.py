@@ -6,10 +6,11 @@ Architectures (hyper-parameter options, CONTRACTS.md §3):
 * ``srresnet-generator``  ``--C --B --U --n``   input ``z``, output ``out``
 * ``acgan-discriminator`` ``--widths --size --tags``   input ``x``, outputs ``adv``, ``cls``
 * ``dcgan-generator``     ``--C --n``   input ``z``, output ``out``
+* ``tagger-cnn``          ``--widths --size --tags``   input ``x``, outputs ``logits``, ``features``
 
 For each ``--batch b`` it writes ``{input}_b{b}.npy`` and ``{output}_b{b}.npy``
 (generator inputs: 128 N(0, 1) noise values then +-1 tags; discriminator
-inputs: U(-1, 1) images). The model is made non-trivial but well-scaled first
+and tagger inputs: U(-1, 1) images). The model is made non-trivial but well-scaled first
 (see ``fixture_calibrate``); outputs are computed in test mode, ``--chunk``
 samples per forward (``--chunk 0``: a whole batch at once).
 
@@ -52,7 +53,7 @@ NOISE_LENGTH = 128
 #: Probability that a sampled tag is on (+1).
 TAG_ON_PROBABILITY = 0.25
 #: Samples in the calibration forward, by role (the discriminator's 1-wide head needs more).
-DEFAULT_CALIB_BATCH = {"generator": 2, "discriminator": 8}
+DEFAULT_CALIB_BATCH = {"generator": 2, "discriminator": 8, "classifier": 8}
 #: Version of the fixture.json layout.
 FIXTURE_SCHEMA = 1
 
@@ -154,6 +155,8 @@ def make_fixture(arch, out_dir, batches=(1, 16), seed=0, prefix="", fmt="npz", d
         raise ValueError("unknown dtype %r" % dtype)
     if snapshot and (prefix or fmt != "npz"):
         raise ValueError("--snapshot writes an NPZ trainer snapshot; its prefix is fixed")
+    if snapshot and spec.role not in ("generator", "discriminator"):
+        raise ValueError("--snapshot needs a GAN model (generator or discriminator), not a %s" % spec.role)
     os.makedirs(out_dir, exist_ok=True)
     model = build_model(arch, seed, **hyper)
     checkpoint_io.check_params(model, lazy)

@@ -5,8 +5,8 @@ Each model is a ``chainer.Chain`` whose child names reproduce the key paths that
 ``chainer.serializers.save_npz`` must write (CONTRACTS.md §3), so a checkpoint
 saved from here is what the Swift importer has to read.
 
-Implemented: ``srresnet-generator``, ``acgan-discriminator`` and
-``dcgan-generator``; ``ARCHITECTURES`` maps each CONTRACTS.md name to its class,
+Implemented: ``srresnet-generator``, ``acgan-discriminator``,
+``dcgan-generator`` and ``tagger-cnn``; ``ARCHITECTURES`` maps each CONTRACTS.md name to its class,
 role, hyper-parameters (with the command-line defaults of the fixture maker) and
 input/output names.
 """
@@ -102,6 +102,8 @@ class SRResNetGenerator(chainer.Chain):
 
 #: Slope of every LeakyReLU in the ACGAN discriminator.
 ACGAN_LEAKY_SLOPE = 0.2
+#: LeakyReLU slope of the tagger.
+TAGGER_LEAKY_SLOPE = 0.2
 
 #: Spatial size of the feature map after ``fc`` in the DCGAN generator.
 DCGAN_BASE_SIZE = 4
@@ -217,6 +219,37 @@ class DCGANGenerator(chainer.Chain):
         return F.tanh(self.d4(h))
 
 
+class TaggerCNN(chainer.Chain):
+    """The tagger (``tagger-cnn``): one logit per tag for an S x S RGB image in [-1, 1].
+
+    Args:
+        widths: channel width of each stride-2 3 x 3 convolution ``convs/k``.
+        size: side S of the square 3 x S x S input (MoeKit's graph fixes it; the
+            convolutions and the global average pool take any side).
+        tags: number of tag logits of ``fc``.
+    """
+
+    def __init__(self, widths=(32, 64, 128, 128), size=64, tags=34):
+        super().__init__()
+        self.widths, self.size, self.tags = tuple(widths), size, tags
+        ins = (3,) + self.widths[:-1]
+        last = self.widths[-1]
+        with self.init_scope():
+            self.convs = chainer.ChainList(*[
+                L.Convolution2D(i, w, ksize=3, stride=2, pad=1) for i, w in zip(ins, self.widths)])
+            self.mix = L.Convolution2D(last, last, ksize=3, stride=1, pad=1)
+            self.fc = L.Linear(last, tags)
+
+    def forward(self, x):
+        """Maps images (N, 3, S, S) to ``(logits, features)`` of shapes (N, tags) and (N, widths[-1])."""
+        h = x
+        for conv in self.convs:
+            h = F.leaky_relu(conv(h), TAGGER_LEAKY_SLOPE)
+        h = F.leaky_relu(self.mix(h), TAGGER_LEAKY_SLOPE)
+        features = F.mean(h, axis=(2, 3))
+        return self.fc(features), features
+
+
 def int_list(text):
     """Parses ``"32,64"`` into ``(32, 64)``."""
     values = tuple(int(v) for v in str(text).split(",") if v.strip())
@@ -253,6 +286,12 @@ ARCHITECTURES = {
         (HyperParameter("C", int, 64, "channels after fc (divisible by 8)"),
          HyperParameter("n", int, 162, "input length")),
         ("z",), ("out",), "d4"),
+    "tagger-cnn": Architecture(
+        TaggerCNN, "classifier",
+        (HyperParameter("widths", int_list, (8, 16), "comma-separated widths of the stride-2 convolutions"),
+         HyperParameter("size", int, 64, "input side S (MoeKit reads tagger checkpoints at S = 64)"),
+         HyperParameter("tags", int, 34, "tag logits of fc")),
+        ("x",), ("logits", "features"), None),
 }
 
 

@@ -71,6 +71,17 @@ def dcgan_keys(C, n):
     return keys
 
 
+def tagger_keys(widths, size, tags):
+    """The tagger-cnn layout: convs/k (3 x 3), mix, fc (no key depends on size)."""
+    keys, cin = {}, 3
+    for k, w in enumerate(widths):
+        keys.update(conv_keys("convs/%d" % k, w, cin, 3))
+        cin = w
+    keys.update(conv_keys("mix", cin, cin, 3))
+    keys.update(linear_keys("fc", tags, cin))
+    return keys
+
+
 #: Layout function by architecture name.
 LAYOUTS = {"srresnet-generator": srresnet_keys, "acgan-discriminator": acgan_keys,
-           "dcgan-generator": dcgan_keys}
+           "dcgan-generator": dcgan_keys, "tagger-cnn": tagger_keys}

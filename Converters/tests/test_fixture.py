@@ -30,6 +30,7 @@ ARCH_ARGS = {
     "srresnet-generator": ["--C", "8", "--B", "2", "--U", "1", "--n", "136"],
     "acgan-discriminator": ["--widths", "16,32", "--size", "32", "--tags", "5"],
     "dcgan-generator": ["--C", "32", "--n", "20"],
+    "tagger-cnn": ["--widths", "8,16", "--size", "32", "--tags", "7"],
 }
 SCRIPT = os.path.join(os.path.dirname(moe_zoo.__file__), "make_fixture.py")
 

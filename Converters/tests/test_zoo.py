@@ -15,6 +15,7 @@ SMALL = {
     "srresnet-generator": dict(C=8, B=2, U=1, n=20),
     "acgan-discriminator": dict(widths=(8, 16, 32), size=32, tags=5),
     "dcgan-generator": dict(C=16, n=20),
+    "tagger-cnn": dict(widths=(8, 16), size=32, tags=5),
 }
 
 
@@ -75,11 +76,22 @@ def test_dcgan_output_shape():
         moe_zoo.DCGANGenerator(C=12)
 
 
+def test_tagger_outputs_and_any_side():
+    model = moe_zoo.TaggerCNN(widths=(4, 8), size=64, tags=5)
+    for side in (64, 48):
+        x = np.random.RandomState(side).uniform(-1, 1, (2, 3, side, side)).astype(np.float32)
+        logits, features = make_fixture.run_test_mode(model, x)
+        assert logits.shape == (2, 5) and features.shape == (2, 8)
+        # features are the global mean of mix's activation; logits an affine map of them
+        np.testing.assert_allclose(logits, features @ model.fc.W.array.T + model.fc.b.array, rtol=1e-5, atol=1e-6)
+
+
 def test_registry_hyper_parameters():
     names = {a: [h.name for h in s.hyper] for a, s in moe_zoo.ARCHITECTURES.items()}
     assert names == {"srresnet-generator": ["C", "B", "U", "n"],
                      "acgan-discriminator": ["widths", "size", "tags"],
-                     "dcgan-generator": ["C", "n"]}
+                     "dcgan-generator": ["C", "n"],
+                     "tagger-cnn": ["widths", "size", "tags"]}
     dis = moe_zoo.build("acgan-discriminator")
     assert (dis.widths, dis.size, dis.tags) == ((32, 64), 32, 34)
     gen = moe_zoo.build("dcgan-generator")
