@@ -124,6 +124,7 @@ public enum WebRuntimes {
         for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise(r => setTimeout(r, 50));
         if (!window.moeApp) throw new Error('index.html did not define window.moeApp');
         await window.moeApp.ready;
+        await window.moeApp.firstFace; // the face the page shows on load comes first
         window.moeApp.setSettings(Object.assign(window.moeApp.getSettings(), arguments[0]));
         const r = await window.moeApp.generate(window.moeApp.getSettings());
         await new Promise(r => setTimeout(r, 300));

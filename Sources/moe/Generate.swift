@@ -9,7 +9,9 @@ import MoeRuntime
 struct Generate: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Generate images from a generator into a PNG grid.")
 
-  enum GridMode: String, ExpressibleByArgument { case none, fixedNoise = "fixed-noise", fixedTags = "fixed-tags" }
+  enum GridMode: String, ExpressibleByArgument {
+    case none, fixedNoise = "fixed-noise", fixedTags = "fixed-tags", interpolate
+  }
 
   @Argument(help: "Generator model file.")
   var modelPath: String
@@ -23,11 +25,17 @@ struct Generate: ParsableCommand {
   @Option(parsing: .unconditional, help: "Number of images.")
   var count: Int = 16
 
-  @Option(help: "fixed-noise: one noise, sampled tags; fixed-tags: one tag vector, sampled noise.")
+  @Option(help: """
+    fixed-noise: one noise, sampled tags; fixed-tags: one tag vector, sampled noise; interpolate: --count steps \
+    from one noise vector to another (linear), with one tag vector.
+    """)
   var grid: GridMode = .none
 
   @Option(name: .shortAndLong, help: "Output PNG.")
   var output: String
+
+  @Option(help: "Also write the input vectors (NPY, one row per image, in grid order): `moe run` on them gives the grid's images.")
+  var saveInputs: String?
 
   @OptionGroup var model: ModelOptions
 
@@ -57,11 +65,16 @@ struct Generate: ParsableCommand {
     if grid == .fixedTags && tagged == nil {
       throw ValidationError("\(modelPath): --grid fixed-tags needs a model with a tag vocabulary; this one takes noise only")
     }
+    if grid == .interpolate && count < 2 { throw ValidationError("--grid interpolate needs --count 2 or more, got \(count)") }
     var feeds = sampleInputs(for: g, batch: count, seed: seed, tags: Set(chosen), fixedNoise: grid == .fixedNoise)
     if grid == .fixedTags, let (name, vocab) = tagged, var z = feeds[name] {
       let n = vocab.inputWidth
       for r in 1..<count { for c in vocab.noiseLength..<n { z.data[r * n + c] = z.data[c] } }
       feeds[name] = z
+    }
+    if grid == .interpolate { feeds = interpolated(feeds, noiseLength: tagged?.1.noiseLength) }
+    if let saveInputs, let z = feeds[g.inputs[0].name] {
+      try Npy.write(NpyArray(floats: z.data, shape: z.shape), to: URL(fileURLWithPath: saveInputs))
     }
     let exec = try Executor(graph: g)
     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -84,5 +97,20 @@ struct Generate: ParsableCommand {
     }
     try AtomicFile.write(PNG.encode(rgb: canvas, width: w, height: h), to: URL(fileURLWithPath: output))
     print(String(format: "%@: %d images %dx%d in %.1f ms (%.1f ms/image)", output, count, side, side, ms, ms / Double(count)))
+  }
+
+  /// Row r of every input becomes (1 − t)·row 0 + t·row 1 with t = r / (count − 1) over the noise entries (the first
+  /// `noiseLength`, or all when the model takes no tags); tag entries are row 0's everywhere.
+  func interpolated(_ feeds: [String: Tensor], noiseLength: Int?) -> [String: Tensor] {
+    feeds.mapValues { z in
+      var z = z
+      let n = z.count / count, noise = min(noiseLength ?? n, n)
+      let a = Array(z.data[0..<n]), b = Array(z.data[n..<(2 * n)])
+      for r in 0..<count {
+        let t = Float(r) / Float(count - 1)
+        for c in 0..<n { z.data[r * n + c] = c < noise ? (1 - t) * a[c] + t * b[c] : a[c] }
+      }
+      return z
+    }
   }
 }

@@ -6,7 +6,7 @@ import MoeIR
 import MoeModels
 
 struct ModelOptions: ParsableArguments {
-  @Option(help: "Zoo architecture (srresnet-generator, acgan-discriminator, dcgan-generator) or a traced .moeir (default: inferred from the keys).")
+  @Option(help: ArgumentHelp("Zoo architecture (\(Zoo.names.joined(separator: ", "))) or a traced .moeir (default: inferred from the keys)."))
   var arch: String?
 
   @Option(help: "Subtree of the checkpoint holding the model (default: auto-detected).")

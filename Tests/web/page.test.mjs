@@ -1,6 +1,6 @@
 // page.test.mjs: app.js's pure helpers; run-node.mjs against `moe run`; the site (runner + page) in headless Chromium.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import {
 import { load } from '../../Sources/MoeWeb/moe.js';
 import { parseNpy, writeNpy } from '../../Sources/MoeWeb/npy.js';
 import { maxAbs, root } from './helpers.mjs';
+import { webDriver } from './webdriver.mjs';
 
 /** moe.js (node or browser) vs the native runtime on the same bundle. */
 const PARITY_TOL = 1e-4;
@@ -259,40 +260,6 @@ async function serveSite() {
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
-/** A minimal WebDriver client: starts chromedriver and one headless Chromium session. */
-async function webDriver() {
-  const which = spawnSync('which', ['chromedriver', 'chromium'], { encoding: 'utf8' }).stdout.trim().split('\n');
-  assert.equal(which.filter(Boolean).length, 2, 'chromedriver and chromium are needed for the browser tests (apt-get install chromium chromium-driver)');
-  const probe = createServer();
-  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
-  const port = probe.address().port;
-  await new Promise((r) => probe.close(r));
-  const driver = spawn('chromedriver', [`--port=${port}`], { stdio: 'ignore' });
-  const base = `http://127.0.0.1:${port}`;
-  const call = async (method, path, body) => {
-    const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${JSON.stringify(json.value).slice(0, 400)}`);
-    return json.value;
-  };
-  for (let i = 0; ; i++) {
-    try { if ((await call('GET', '/status')).ready) break; } catch (e) { if (i > 100) throw e; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const session = await call('POST', '/session', { capabilities: { alwaysMatch: { browserName: 'chrome', timeouts: { script: 120000 },
-    'goog:chromeOptions': { args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--window-size=1200,1000'] } } } });
-  const s = `/session/${session.sessionId}`;
-  return {
-    open: (url) => call('POST', `${s}/url`, { url }),
-    /** Runs `body` (async function text, may use `args`) in the page; a thrown error comes back as {error}. */
-    run: (body, ...args) => call('POST', `${s}/execute/async`, { args, script:
-      `const done = arguments[arguments.length - 1]; const args = Array.from(arguments).slice(0, -1);
-       (async () => { ${body} })().then(done, (e) => done({ error: String(e && e.message || e) }));` }),
-    screenshot: async () => Buffer.from(await call('GET', `${s}/screenshot`), 'base64'),
-    close: async () => { try { await call('DELETE', s); } finally { driver.kill(); } },
-  };
-}
-
 const fromBase64 = (b64) => { const b = Buffer.from(b64, 'base64'); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); };
 
 describe('in headless Chromium', () => {
@@ -336,7 +303,7 @@ describe('in headless Chromium', () => {
   });
 
   test('index.html: window.moeApp generates what moe run computes, honours settings, keeps history', async () => {
-    await browser.open(`${site.url}/index.html?seed=1`);
+    await browser.open(`${site.url}/index.html?seed=1&autogenerate=0`);
     const r = await browser.run(`
       await window.moeApp.ready;
       const a = await window.moeApp.generate({ groups: { hair_color: 'pink_hair', eye_color: 'blue_eyes' },
@@ -373,7 +340,7 @@ describe('in headless Chromium', () => {
   });
 
   test('index.html: generate multiple, history restore, interpolation, settings export', async () => {
-    await browser.open(`${site.url}/index.html?seed=2`);
+    await browser.open(`${site.url}/index.html?seed=2&autogenerate=0`);
     const r = await browser.run(`
       await window.moeApp.ready;
       await window.moeApp.generate({ groups: { hair_color: 'blonde_hair' }, noise: 'random' });
