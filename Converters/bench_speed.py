@@ -92,7 +92,7 @@ def main(argv=None):
             samples[("onnxruntime", batch)].append(median_ms(lambda: session.run(None, {session.get_inputs()[0].name: z}), a.runs) / batch)
     rows = []
     for batch in batches:
-        r = dict(batch=batch, peak_bytes=extra[batch]["peak_bytes"])
+        r = dict(batch=batch, peak_bytes=extra[batch]["peak_bytes"], peak_resident_bytes=extra[batch].get("peak_resident_bytes"))
         for rt in ("moekit", "chainer", "onnxruntime"):
             r[rt + "_ms"] = statistics.median(samples[(rt, batch)])
             r[rt + "_rounds"] = samples[(rt, batch)]
@@ -109,6 +109,10 @@ def main(argv=None):
     for r in rows:
         print("| %d | %.1f | %.1f | %.1f | %.1f | %.2f× | %.2f× |" % (r["batch"], r["moekit_ms"], r["gflops"], r["chainer_ms"], r["onnxruntime_ms"],
                                                                r["chainer_ratio"], r["onnxruntime_ratio"]))
+    print()
+    for r in rows:
+        print("batch %d: MoeKit's memory plan peaks at %.1f MiB (activations, weights excluded); the moe process at %.1f MiB resident"
+              % (r["batch"], r["peak_bytes"] / 2 ** 20, (r["peak_resident_bytes"] or 0) / 2 ** 20))
     print()
     print(json.dumps({"model": a.model, "hyper": hyper, "threads": a.threads, "rounds": a.rounds, "runs": a.runs, "rows": rows}))
     return 0

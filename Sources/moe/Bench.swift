@@ -56,14 +56,15 @@ struct Bench: AsyncParsableCommand {
     let msPerImage = median / Double(batch)
     let gflops = Double(exec.flopsPerRun(batch: batch)) / (median / 1000) / 1e9
     let peak = exec.lastPeakArenaBytes
+    let resident = peakResidentBytes()
     if json {
       let line = "{\"model\":\"\(modelPath)\",\"runtime\":\"native\",\"batch\":\(batch),\"threads\":\(threads),\"runs\":\(runs),"
         + "\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"ms_per_batch\":\(String(format: "%.3f", median)),"
-        + "\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":\(peak)}"
+        + "\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":\(peak),\"peak_resident_bytes\":\(resident)}"
       print(line)
     } else {
-      print(String(format: "%@: native, batch %d, %d threads: %.2f ms/image (median of %d runs, %.1f ms/batch), %.2f GFLOP/s, peak activation memory %.1f MiB",
-                   modelPath, batch, threads, msPerImage, runs, median, gflops, Double(peak) / 1_048_576))
+      print(String(format: "%@: native, batch %d, %d threads: %.2f ms/image (median of %d runs, %.1f ms/batch), %.2f GFLOP/s, peak activation memory %.1f MiB (the memory plan, weights excluded), peak resident %.1f MiB (the whole process)",
+                   modelPath, batch, threads, msPerImage, runs, median, gflops, Double(peak) / 1_048_576, Double(resident) / 1_048_576))
     }
   }
 
@@ -92,4 +93,11 @@ struct Bench: AsyncParsableCommand {
       print(String(format: "%@: %@, batch %d, 1 thread: %.2f ms/image (median of %d runs), %.2f GFLOP/s", modelPath, runtime, batch, msPerImage, runs, gflops))
     }
   }
+}
+
+/// The process's peak resident set size in bytes (getrusage; Linux reports kilobytes).
+func peakResidentBytes() -> Int {
+  var usage = rusage()
+  guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+  return Int(usage.ru_maxrss) * 1024
 }
