@@ -37,6 +37,11 @@ public struct DraganLogLine: Codable, Sendable, Equatable {
   public var epoch: Int
   public var losses: DraganLosses
   public var secondsPerIteration: Double
+
+  public init(iteration: Int, epoch: Int, losses: DraganLosses, secondsPerIteration: Double) {
+    (self.iteration, self.epoch, self.losses, self.secondsPerIteration) = (iteration, epoch, losses, secondsPerIteration)
+  }
+
   enum CodingKeys: String, CodingKey {
     case iteration, epoch, losses
     case secondsPerIteration = "seconds_per_iteration"
@@ -226,7 +231,7 @@ public final class DraganRun {
   }
 
   /// Writes snapshot_iter_K.npz (trainer layout + MoeKit's RNG and iterator order), gen_iter_K.npz and
-  /// dis_iter_K.npz (the models alone, Chainer's layout) and samples_iter_K.png, each atomically.
+  /// dis_iter_K.npz (the models alone, Chainer's layout), samples_iter_K.png and losses.svg, each atomically.
   public func writeSnapshot() throws {
     let k = trainer.iteration
     func float64(_ v: Double) throws -> NpyArray {
@@ -244,6 +249,7 @@ public final class DraganRun {
     try NPZFile.write(try trainer.modelArrays("dis", prefix: ""), to: directory.appendingPathComponent("dis_iter_\(k).npz"))
     try SampleGrid.write(trainer: trainer, generator: generatorModel, vocabulary: tagSampler, seed: config.seed,
                          to: directory.appendingPathComponent("samples_iter_\(k).png"))
+    try LossChart.write(run: directory, title: directory.lastPathComponent)
     // The trainer snapshot last: its presence marks a complete interval.
     try NPZFile.write(try trainer.snapshotArrays(extra: extra), to: snapshotURL(k))
   }

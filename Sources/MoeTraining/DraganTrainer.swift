@@ -33,6 +33,11 @@ public struct IteratorState: Sendable, Equatable {
 public struct DraganLosses: Codable, Sendable, Equatable {
   public var lossD: Float, advD: Float, clsD: Float, gp: Float, gradNorm: Float
   public var lossG: Float, advG: Float, clsG: Float
+
+  public init(lossD: Float, advD: Float, clsD: Float, gp: Float, gradNorm: Float, lossG: Float, advG: Float, clsG: Float) {
+    (self.lossD, self.advD, self.clsD, self.gp, self.gradNorm) = (lossD, advD, clsD, gp, gradNorm)
+    (self.lossG, self.advG, self.clsG) = (lossG, advG, clsG)
+  }
 }
 
 /// A failure of training (a NaN loss, a bad batch), naming what happened.
