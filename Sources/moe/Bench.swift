@@ -27,6 +27,9 @@ struct Bench: AsyncParsableCommand {
   @Flag(help: "One JSON object per line.")
   var json = false
 
+  @Flag(help: "After the timed runs, one profiled run (native): seconds by op and the ten slowest nodes.")
+  var profile = false
+
   @OptionGroup var model: ModelOptions
 
   @OptionGroup var optimization: OptimizeOptions
@@ -57,6 +60,7 @@ struct Bench: AsyncParsableCommand {
     let gflops = Double(exec.flopsPerRun(batch: batch)) / (median / 1000) / 1e9
     let peak = exec.lastPeakArenaBytes
     let resident = peakResidentBytes()
+    if profile { try printProfile(exec, feeds) }
     if json {
       let line = "{\"model\":\"\(modelPath)\",\"runtime\":\"native\",\"batch\":\(batch),\"threads\":\(threads),\"runs\":\(runs),"
         + "\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"ms_per_batch\":\(String(format: "%.3f", median)),"
@@ -100,4 +104,27 @@ func peakResidentBytes() -> Int {
   var usage = rusage()
   guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
   return Int(usage.ru_maxrss) * 1024
+}
+
+extension Bench {
+  /// One run with per-node timing: the share of each op and the slowest nodes (stderr with --json, else stdout).
+  func printProfile(_ exec: Executor, _ feeds: [String: Tensor]) throws {
+    exec.nodeSeconds = Array(repeating: 0, count: exec.graph.nodes.count)
+    defer { exec.nodeSeconds = nil }
+    _ = try exec.run(feeds)
+    let times = exec.nodeSeconds!, total = times.reduce(0, +)
+    var lines = [String(format: "profile (one run, batch %d): %.2f ms in nodes", batch, total * 1000)]
+    for (op, seconds) in exec.secondsByOp.prefix(12) {
+      lines.append("  " + op.padding(toLength: 22, withPad: " ", startingAt: 0)
+                   + String(format: " %8.2f ms  %5.1f%%", seconds * 1000, 100 * seconds / max(total, 1e-12)))
+    }
+    lines.append("slowest nodes:")
+    for i in times.indices.sorted(by: { times[$0] > times[$1] }).prefix(10) {
+      let n = exec.graph.nodes[i]
+      lines.append("  " + n.name.padding(toLength: 28, withPad: " ", startingAt: 0) + " " + n.op.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                   + String(format: " %8.2f ms", times[i] * 1000))
+    }
+    let text = lines.joined(separator: "\n") + "\n"
+    if json { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
+  }
 }

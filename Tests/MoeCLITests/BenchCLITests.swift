@@ -18,5 +18,12 @@ final class BenchCLITests: XCTestCase {
     XCTAssertGreaterThan(report["ms_per_image"] as! Double, 0)
     let text = try TestSupport.moe(["bench", f.checkpointURL.path, "--batch", "1", "--runs", "1"])
     XCTAssertTrue(text.stdout.contains("peak activation memory") && text.stdout.contains("peak resident"), text.stdout)
+    // --profile: the ops' shares add up to the profiled run, and the slowest nodes are named.
+    let p = try TestSupport.moe(["bench", f.checkpointURL.path, "--batch", "1", "--runs", "1", "--profile"])
+    XCTAssertEqual(p.status, 0, p.stderr)
+    let shares = p.stdout.split(separator: "\n").filter { $0.hasSuffix("%") }.compactMap { Double($0.split(separator: " ").last!.dropLast()) }
+    XCTAssertGreaterThan(shares.count, 2, p.stdout)
+    XCTAssertEqual(shares.reduce(0, +), 100, accuracy: 0.5, p.stdout)
+    XCTAssertTrue(p.stdout.contains("slowest nodes:") && p.stdout.contains("conv2d"), p.stdout)
   }
 }
