@@ -2,8 +2,8 @@
 import Foundation
 import MoeFormats
 
-/// Renders `log.jsonl` lines as stacked panels: the discriminator's terms (adversarial, classification, gradient penalty),
-/// the generator's (adversarial, classification) and ‖∂D/∂x‖ at the perturbed points. Each series is a moving average
+/// Renders `log.jsonl` lines as stacked panels: the adversarial losses of D and G, their tag (classification) losses,
+/// the gradient penalty and ‖∂D/∂x‖ at the perturbed points. Each series is a moving average
 /// over `window` iterations (about 1% of the run), drawn on a linear axis spanning its panel's smoothed values.
 public enum LossChart {
   /// One plotted series: a log field and its colour.
@@ -12,21 +12,23 @@ public enum LossChart {
   struct Panel { let title: String; let series: [Series] }
 
   static let panels: [Panel] = [
-    Panel(title: "discriminator", series: [
-      Series(name: "advD", label: "adversarial", colour: "#d62728", value: { $0.advD }),
-      Series(name: "clsD", label: "tags (real images)", colour: "#1f77b4", value: { $0.clsD }),
-      Series(name: "gp", label: "gradient penalty", colour: "#2ca02c", value: { $0.gp }),
+    Panel(title: "adversarial losses", series: [
+      Series(name: "advD", label: "D (real vs generated)", colour: "#d62728", value: { $0.advD }),
+      Series(name: "advG", label: "G (fool D)", colour: "#ff7f0e", value: { $0.advG }),
     ]),
-    Panel(title: "generator", series: [
-      Series(name: "advG", label: "adversarial", colour: "#d62728", value: { $0.advG }),
-      Series(name: "clsG", label: "tags (generated images)", colour: "#1f77b4", value: { $0.clsG }),
+    Panel(title: "tag losses (sigmoid cross-entropy per tag)", series: [
+      Series(name: "clsD", label: "D on real images", colour: "#1f77b4", value: { $0.clsD }),
+      Series(name: "clsG", label: "G's requested tags", colour: "#17becf", value: { $0.clsG }),
+    ]),
+    Panel(title: "gradient penalty", series: [
+      Series(name: "gp", label: "(‖∂D/∂x‖ − 1)²", colour: "#2ca02c", value: { $0.gp }),
     ]),
     Panel(title: "‖∂D/∂x‖ at perturbed points (DRAGAN keeps it near 1)", series: [
       Series(name: "gradNorm", label: "mean norm", colour: "#9467bd", value: { $0.gradNorm }),
     ]),
   ]
 
-  static let width = 720.0, panelHeight = 180.0, left = 56.0, right = 160.0, top = 28.0, gap = 34.0
+  static let width = 760.0, panelHeight = 130.0, left = 56.0, right = 170.0, top = 28.0, gap = 34.0
 
   /// The moving-average window for `count` iterations.
   public static func window(count: Int) -> Int { max(1, count / 100) }

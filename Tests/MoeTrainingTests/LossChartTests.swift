@@ -28,7 +28,7 @@ final class LossChartTests: XCTestCase {
     let fields: [String: (DraganLosses) -> Float] = ["advD": { $0.advD }, "clsD": { $0.clsD }, "gp": { $0.gp }, "advG": { $0.advG },
                                                       "clsG": { $0.clsG }, "gradNorm": { $0.gradNorm }]
     let groups = svg.components(separatedBy: "<g data-panel=").dropFirst()
-    XCTAssertEqual(groups.count, 3)
+    XCTAssertEqual(groups.count, 4)
     var seen = 0
     for group in groups {
       let head = Substring(group.prefix { $0 != ">" })
