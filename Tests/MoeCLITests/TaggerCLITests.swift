@@ -63,8 +63,21 @@ final class TaggerCLITests: XCTestCase {
                                  "--data", data, "--json", "--html", dir.appendingPathComponent("e.html").path])
     XCTAssertEqual(e.status, 0, e.stderr)
     let report = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
-    XCTAssertEqual((report["tags"] as! [String: Any]).count, 34)
+    let tags = report["tags"] as! [String: [String: Any]]
+    XCTAssertEqual(tags.count, 34)
     XCTAssertNotNil((report["groups"] as! [String: Double])["hair_color"])
+    XCTAssertNotNil((report["groups_balanced_accuracy"] as! [String: Double])["other"])
+    // Every image requests one hair colour and the tagger finds exactly one (argmax): the counts must add up.
+    var requested = 0, found = 0
+    for t in Self.hair {
+      let e = tags[t]!
+      XCTAssertEqual((e["requested"] as! Int) + (e["not_requested"] as! Int), 40, t)
+      requested += e["requested"] as! Int
+      found += (e["found_when_requested"] as! Int) + (e["found_when_not_requested"] as! Int)
+      if let acc = e["accuracy"] as? Double { XCTAssertEqual(acc, Double(e["found_when_requested"] as! Int) / Double(e["requested"] as! Int), accuracy: 1e-12) }
+    }
+    XCTAssertEqual(requested, 40)
+    XCTAssertEqual(found, 40)
     XCTAssertNotNil(report["tagger_feature_frechet_distance"] as? Double)
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e.html").path))
   }
