@@ -21,6 +21,7 @@ snapshot of a fresh trainer too (its key set is the layout MoeKit must write).
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -32,6 +33,7 @@ import chainer.functions as F  # noqa: E402
 from chainer import training  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import activation_pieces  # noqa: E402
 import moe_zoo  # noqa: E402
 
 
@@ -108,6 +110,10 @@ def main():
     ap.add_argument("--layout")
     ap.add_argument("--gradients", help="instead of training: write grad/dis/KEY (∂L_D) and grad/gen/KEY (∂L_G), both at the "
                     "initial weights (the G loss through the initial D) for the first batch, to this NPZ")
+    ap.add_argument("--pieces", help="with --gradients: ∂L_G/∂θ_G on the linear pieces of this NPZ (another "
+                    "implementation's ReLU/LeakyReLU pre-activations, see activation_pieces.py); prints the check of the "
+                    "given pieces as one JSON line")
+    ap.add_argument("--own-pieces", help="with --pieces: also write ∂L_G/∂θ_G on Chainer's own pieces (grad/gen/KEY) here")
     ap.add_argument("--gen-arch", default="64,16,3,162")
     ap.add_argument("--dis-widths", default="32,64,128,256,512")
     ap.add_argument("--size", type=int, default=128)
@@ -148,12 +154,23 @@ def main():
             + F.sigmoid_cross_entropy(cls_real, tags.astype(np.int32)) + gp
         dis.cleargrads()
         loss_d.backward()
-        out = {"grad/dis/" + name[1:]: p.grad for name, p in dis.namedparams()}
-        adv, cls = dis(gen(zg))
-        loss_g = args.lambda_adv * F.mean(F.softplus(-adv)) + F.sigmoid_cross_entropy(cls, (zg[:, 128:] > 0).astype(np.int32))
-        gen.cleargrads()
-        loss_g.backward()
-        out.update({"grad/gen/" + name[1:]: p.grad for name, p in gen.namedparams()})
+        out = {"grad/dis/" + name[1:]: p.grad.copy() for name, p in dis.namedparams()}
+
+        def gen_gradients():
+            adv, cls = dis(gen(zg))
+            loss_g = args.lambda_adv * F.mean(F.softplus(-adv)) + F.sigmoid_cross_entropy(cls, (zg[:, 128:] > 0).astype(np.int32))
+            gen.cleargrads()
+            loss_g.backward()
+            return {name[1:]: p.grad.copy() for name, p in gen.namedparams()}
+
+        if args.pieces:
+            with activation_pieces.OnPieces(np.load(args.pieces)) as pieces:
+                out.update({"grad/gen/" + k: v for k, v in gen_gradients().items()})
+            print(json.dumps(pieces.report()))
+            if args.own_pieces:
+                np.savez(args.own_pieces, **{"grad/gen/" + k: v for k, v in gen_gradients().items()})
+        else:
+            out.update({"grad/gen/" + k: v for k, v in gen_gradients().items()})
         np.savez(args.gradients, **out)
         return
 

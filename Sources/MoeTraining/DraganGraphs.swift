@@ -90,6 +90,20 @@ public struct DraganGraphs {
   }
 }
 
+extension DraganGraphs {
+  /// The G step's ReLU and LeakyReLU inputs in graph order, with each one's slope below 0 (0 for ReLU). Their signs
+  /// fix the linear piece of the (piecewise smooth) generator loss a forward pass is on.
+  public var gStepActivations: [(input: String, slope: Float)] {
+    gStep.nodes.compactMap { n in
+      switch n.op {
+      case .unary(.relu): return (n.inputs[0], 0)
+      case .leakyRelu(let alpha): return (n.inputs[0], alpha)
+      default: return nil
+      }
+    }
+  }
+}
+
 /// Appends loss nodes with readable names.
 struct LossBuilder {
   var graph: Graph

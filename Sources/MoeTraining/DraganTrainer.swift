@@ -137,12 +137,17 @@ public final class DraganTrainer {
     return l
   }
 
-  /// ∂L_D/∂θ_D and ∂L_G/∂θ_G at the current weights, both from the same state (no update in between), by Chainer key.
-  public func gradients(_ b: DraganBatch) throws -> (gen: [String: Tensor], dis: [String: Tensor]) {
+  /// ∂L_D/∂θ_D and ∂L_G/∂θ_G at the current weights, both from the same state (no update in between), by Chainer key;
+  /// `generatorStep` holds the values of the G-step graph named in `fetch` (e.g. `graphs.gStepActivations`) from the
+  /// same run.
+  public func gradients(_ b: DraganBatch, fetch: [String] = []) throws
+    -> (gen: [String: Tensor], dis: [String: Tensor], generatorStep: [String: Tensor])
+  {
     let dOut = try dExecutor.run(["z": b.zD, "real": b.real, "perturbed": Self.perturb(b.real, b.u), "tags": b.tags],
                                  fetch: Array(graphs.dGradients.values))
-    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)], fetch: Array(graphs.gGradients.values))
-    return (graphs.gGradients.mapValues { gOut[$0]! }, graphs.dGradients.mapValues { dOut[$0]! })
+    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)], fetch: Array(graphs.gGradients.values) + fetch)
+    return (graphs.gGradients.mapValues { gOut[$0]! }, graphs.dGradients.mapValues { dOut[$0]! },
+            Dictionary(uniqueKeysWithValues: fetch.map { ($0, gOut[$0]!) }))
   }
 
   /// The {0, 1} tags of the G step's inputs (their last T entries, ±1).
