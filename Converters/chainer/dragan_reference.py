@@ -4,6 +4,7 @@
     python dragan_reference.py --gen G.npz --dis D.npz --batches B.npz [--iterations K] --out OUT.npz
         [--lambda-adv 34] [--lambda-gp 0.5] [--alpha 2e-4] [--beta1 0.5] [--beta2 0.999]
         [--gen-arch C,B,U,n] [--dis-widths 16,32 --size S --tags T] [--layout LAYOUT.npz]
+        [--gradients GRADS.npz [--float64] [--pieces G_STEP.npz] [--dis-pieces D_STEP.npz] [--own-pieces OWN.npz]]
 
 B.npz holds, per iteration k: ``real_k`` (N,3,S,S) in [-1,1], ``tags_k`` (N,T) in {0,1}, ``zd_k`` and ``zg_k`` (N,n)
 generator inputs of the D and G steps, ``u_k`` (N,3,S,S) uniform [0,1) perturbation noise.

@@ -13,6 +13,8 @@ let trainingParityTolerance = 1e-3
 /// Per-tensor relative error of paper-size G gradients on another linear piece than float64's (a few ReLU inputs within
 /// float32 rounding of 0 take the other slope; see `testPaperSizeGradientsMatchChainer`): not rounding, the kink.
 let kinkTolerance = 0.15
+/// Largest share of ReLU inputs on which MoeKit may take another slope than Chainer float64 (measured: 5e-7).
+let maxFlippedFraction = 1e-5
 
 final class ChainerStepParityTests: XCTestCase {
   /// Runs `iterations` steps in MoeKit from the fixture's G/D and batches; returns the snapshot path.
@@ -125,7 +127,7 @@ final class ChainerStepParityTests: XCTestCase {
       XCTAssertEqual(check["activations"] as? Int, step == "gen" ? gActs.count : dActs.count)
       XCTAssertLessThanOrEqual(check["worst_value"] as! Double, check["value_bound"] as! Double, "\(step): ReLU inputs are not Chainer's")
       XCTAssertLessThanOrEqual(check["worst_flip"] as! Double, check["flip_bound"] as! Double, "\(step): a slope chosen away from 0")
-      XCTAssertLessThanOrEqual(check["flipped"] as! Int, 100)
+      XCTAssertLessThanOrEqual(Double(check["flipped"] as! Int), maxFlippedFraction * Double(check["elements"] as! Int))
     }
     let noise = trainer.graphs.generator.cancelledByBatchNorm.map { "grad/gen/" + $0 }
     for (model, file, tolerance, how) in [("dis", reference, trainingParityTolerance, "on MoeKit's pieces"),
