@@ -146,7 +146,8 @@ final class ChainerStepParityTests: XCTestCase {
       let noisy = (report["noise"] as! [String: [String: Any]]).filter { ($0.value["ok"] as? Bool) != true }
       XCTAssertTrue(noisy.isEmpty, "zero-gradient biases not at noise level: \(noisy)")
       let bad = errors.filter { !($0.value <= tolerance) }.sorted { $0.key < $1.key }
-      XCTAssertTrue(bad.isEmpty, "\(model) gradients \(how) over \(tolerance): " + bad.prefix(20).map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+      XCTAssertTrue(bad.isEmpty, "\(model) gradients \(how) over \(tolerance): "
+                    + bad.prefix(20).map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
   }
 
