@@ -86,6 +86,7 @@ final class ChainerStepParityTests: XCTestCase {
   /// pieces the figures are printed and held to `kinkTolerance`.
   func testPaperSizeGradientsMatchChainer() throws {
     let dir = try TestSupport.temporaryDirectory("dragan-grads")
+    defer { try? FileManager.default.removeItem(at: dir) }  // ~600 MB of float64 gradients and pieces
     let arch = ["--gen-arch", "64,16,3,162", "--dis-widths", "32,64,128,256,512"]
     try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path] + arch + ["--batch", "2", "--inputs-only"])
     let g = try ChainerImporter.importGraph(from: try NPZFile(url: dir.appendingPathComponent("G.npz"))).graph
