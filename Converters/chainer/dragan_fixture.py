@@ -3,6 +3,7 @@
 and reference.npz (dragan_reference.py's trainer snapshot after K iterations).
 
     python dragan_fixture.py OUT_DIR [--gen-arch C,B,U,n] [--dis-widths 16,32] [--tags T] [--batch N] [--iterations K]
+        [--gradients] [--float64] [--inputs-only]
 """
 
 import argparse
@@ -29,6 +30,8 @@ def main():
     ap.add_argument("--gradients", action="store_true", help="write gradients.npz (both losses' gradients at the initial "
                     "weights) instead of reference.npz")
     ap.add_argument("--float64", action="store_true", help="the reference computed in float64")
+    ap.add_argument("--inputs-only", action="store_true", help="write G.npz, D.npz and batches.npz only (the caller runs "
+                    "dragan_reference.py itself, e.g. with --pieces)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     C, B, U, n = (int(v) for v in args.gen_arch.split(","))
@@ -50,6 +53,8 @@ def main():
             batches["%s_%d" % (z, k)] = np.concatenate([noise, tags], axis=1)
         batches["u_%d" % k] = rng.uniform(size=(N, 3, size, size)).astype(np.float32)
     np.savez(os.path.join(args.out, "batches.npz"), **batches)
+    if args.inputs_only:
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     subprocess.run([sys.executable, os.path.join(here, "dragan_reference.py"), "--gen", os.path.join(args.out, "G.npz"),
                     "--dis", os.path.join(args.out, "D.npz"), "--batches", os.path.join(args.out, "batches.npz"),

@@ -4,6 +4,7 @@
     python dragan_reference.py --gen G.npz --dis D.npz --batches B.npz [--iterations K] --out OUT.npz
         [--lambda-adv 34] [--lambda-gp 0.5] [--alpha 2e-4] [--beta1 0.5] [--beta2 0.999]
         [--gen-arch C,B,U,n] [--dis-widths 16,32 --size S --tags T] [--layout LAYOUT.npz]
+        [--gradients GRADS.npz [--float64] [--pieces G_STEP.npz] [--dis-pieces D_STEP.npz] [--own-pieces OWN.npz]]
 
 B.npz holds, per iteration k: ``real_k`` (N,3,S,S) in [-1,1], ``tags_k`` (N,T) in {0,1}, ``zd_k`` and ``zg_k`` (N,n)
 generator inputs of the D and G steps, ``u_k`` (N,3,S,S) uniform [0,1) perturbation noise.
@@ -21,6 +22,7 @@ snapshot of a fresh trainer too (its key set is the layout MoeKit must write).
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -32,6 +34,7 @@ import chainer.functions as F  # noqa: E402
 from chainer import training  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import activation_pieces  # noqa: E402
 import moe_zoo  # noqa: E402
 
 
@@ -98,6 +101,57 @@ def make_trainer(gen, dis, args, next_batch=None):
     return training.Trainer(updater, (10 ** 9, "iteration"), out=os.path.dirname(os.path.abspath(args.out)) or ".")
 
 
+def dis_loss(gen, dis, batch, args):
+    """L_D of the first batch (the D step's loss, double backprop through the gradient penalty)."""
+    real, tags, zd, _, u = batch
+    fake = gen(zd).array
+    adv_real, cls_real = dis(real)
+    adv_fake, _ = dis(fake)
+    x_p = chainer.Variable((real + 0.5 * real.std() * u).astype(real.dtype))
+    adv_p, _ = dis(x_p)
+    g, = chainer.grad([F.sum(adv_p)], [x_p], enable_double_backprop=True)
+    gp = args.lambda_gp * F.mean((F.sqrt(F.sum(g * g, axis=(1, 2, 3))) - 1) ** 2)
+    return args.lambda_adv * (F.mean(F.softplus(-adv_real)) + F.mean(F.softplus(adv_fake))) \
+        + F.sigmoid_cross_entropy(cls_real, tags.astype(np.int32)) + gp
+
+
+def gen_loss(gen, dis, batch, args):
+    """L_G of the first batch (through the same D)."""
+    zg = batch[3]
+    adv, cls = dis(gen(zg))
+    return args.lambda_adv * F.mean(F.softplus(-adv)) + F.sigmoid_cross_entropy(cls, (zg[:, 128:] > 0).astype(np.int32))
+
+
+def gradients(model, loss):
+    """``{key: ∂loss/∂param}`` of ``model`` (a copy)."""
+    model.cleargrads()
+    loss.backward()
+    return {name[1:]: p.grad.copy() for name, p in model.namedparams()}
+
+
+def write_gradients(gen, dis, batch, args):
+    """--gradients: ∂L_D/∂θ_D as grad/dis/KEY and ∂L_G/∂θ_G as grad/gen/KEY at the initial weights; with --pieces /
+    --dis-pieces each loss on the given linear pieces (one JSON check line per step on stdout), and with --own-pieces
+    also both on Chainer's own pieces in that file."""
+    out, own = {}, {}
+    for model, loss, pieces_file in (("dis", dis_loss, args.dis_pieces), ("gen", gen_loss, args.pieces)):
+        target = gen if model == "gen" else dis
+        if pieces_file:
+            with activation_pieces.OnPieces(np.load(pieces_file)) as pieces:
+                grads = gradients(target, loss(gen, dis, batch, args))
+            report = pieces.report()
+            print(json.dumps(dict(step=model, **report)))
+            if args.own_pieces:  # the same piece when nothing flipped: no second pass needed
+                own_grads = gradients(target, loss(gen, dis, batch, args)) if report["flipped"] else grads
+                own.update({"grad/%s/%s" % (model, k): v for k, v in own_grads.items()})
+        else:
+            grads = gradients(target, loss(gen, dis, batch, args))
+        out.update({"grad/%s/%s" % (model, k): v for k, v in grads.items()})
+    np.savez(args.gradients, **out)
+    if args.own_pieces:
+        np.savez(args.own_pieces, **own)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gen", required=True)
@@ -108,6 +162,12 @@ def main():
     ap.add_argument("--layout")
     ap.add_argument("--gradients", help="instead of training: write grad/dis/KEY (∂L_D) and grad/gen/KEY (∂L_G), both at the "
                     "initial weights (the G loss through the initial D) for the first batch, to this NPZ")
+    ap.add_argument("--pieces", help="with --gradients: ∂L_G/∂θ_G on the linear pieces of this NPZ (another "
+                    "implementation's ReLU/LeakyReLU inputs in the G loss, see activation_pieces.py); prints the check of "
+                    "the given pieces as one JSON line")
+    ap.add_argument("--dis-pieces", help="with --gradients: ∂L_D/∂θ_D on the linear pieces of this NPZ (the D loss's "
+                    "ReLU/LeakyReLU inputs: G(z_d), D(real), D(fake), D(x_p))")
+    ap.add_argument("--own-pieces", help="with --pieces/--dis-pieces: also write those gradients on Chainer's own pieces here")
     ap.add_argument("--gen-arch", default="64,16,3,162")
     ap.add_argument("--dis-widths", default="32,64,128,256,512")
     ap.add_argument("--size", type=int, default=128)
@@ -136,25 +196,7 @@ def main():
         return tuple(data["%s_%d" % (name, k)].astype(dtype) for name in ("real", "tags", "zd", "zg", "u"))
 
     if args.gradients:
-        real, tags, zd, zg, u = next_batch()
-        fake = gen(zd).array
-        adv_real, cls_real = dis(real)
-        adv_fake, _ = dis(fake)
-        x_p = chainer.Variable((real + 0.5 * real.std() * u).astype(real.dtype))
-        adv_p, _ = dis(x_p)
-        g, = chainer.grad([F.sum(adv_p)], [x_p], enable_double_backprop=True)
-        gp = args.lambda_gp * F.mean((F.sqrt(F.sum(g * g, axis=(1, 2, 3))) - 1) ** 2)
-        loss_d = args.lambda_adv * (F.mean(F.softplus(-adv_real)) + F.mean(F.softplus(adv_fake))) \
-            + F.sigmoid_cross_entropy(cls_real, tags.astype(np.int32)) + gp
-        dis.cleargrads()
-        loss_d.backward()
-        out = {"grad/dis/" + name[1:]: p.grad for name, p in dis.namedparams()}
-        adv, cls = dis(gen(zg))
-        loss_g = args.lambda_adv * F.mean(F.softplus(-adv)) + F.sigmoid_cross_entropy(cls, (zg[:, 128:] > 0).astype(np.int32))
-        gen.cleargrads()
-        loss_g.backward()
-        out.update({"grad/gen/" + name[1:]: p.grad for name, p in gen.namedparams()})
-        np.savez(args.gradients, **out)
+        write_gradients(gen, dis, next_batch(), args)
         return
 
     trainer = make_trainer(gen, dis, args, next_batch)

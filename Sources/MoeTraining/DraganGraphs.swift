@@ -90,6 +90,25 @@ public struct DraganGraphs {
   }
 }
 
+extension DraganGraphs {
+  /// The D step's ReLU and LeakyReLU inputs (of G(z), D(real), D(fake), D(perturbed)) in graph order, with each one's
+  /// slope below 0 (0 for ReLU). Their signs fix the linear piece of the (piecewise smooth) D loss a forward pass is on.
+  public var dStepActivations: [(input: String, slope: Float)] { Self.activations(of: dStep) }
+  /// The G step's ReLU and LeakyReLU inputs (of G(z), D(fake)) in graph order, as `dStepActivations`.
+  public var gStepActivations: [(input: String, slope: Float)] { Self.activations(of: gStep) }
+
+  /// Inputs of the forward `relu` and `leaky_relu` nodes (their gradients are masks built from these inputs).
+  static func activations(of graph: Graph) -> [(input: String, slope: Float)] {
+    graph.nodes.compactMap { n in
+      switch n.op {
+      case .unary(.relu): return (n.inputs[0], 0)
+      case .leakyRelu(let alpha): return (n.inputs[0], alpha)
+      default: return nil
+      }
+    }
+  }
+}
+
 /// Appends loss nodes with readable names.
 struct LossBuilder {
   var graph: Graph

@@ -142,12 +142,18 @@ public final class DraganTrainer {
     return l
   }
 
-  /// ∂L_D/∂θ_D and ∂L_G/∂θ_G at the current weights, both from the same state (no update in between), by Chainer key.
-  public func gradients(_ b: DraganBatch) throws -> (gen: [String: Tensor], dis: [String: Tensor]) {
+  /// ∂L_D/∂θ_D and ∂L_G/∂θ_G at the current weights, both from the same state (no update in between), by Chainer key;
+  /// `dStep` / `gStep` hold the values of the step graphs named in `dFetch` / `gFetch` (e.g. `graphs.gStepActivations`)
+  /// from the same runs.
+  public func gradients(_ b: DraganBatch, dFetch: [String] = [], gFetch: [String] = []) throws
+    -> (gen: [String: Tensor], dis: [String: Tensor], dStep: [String: Tensor], gStep: [String: Tensor])
+  {
     let dOut = try dExecutor.run(["z": b.zD, "real": b.real, "perturbed": Self.perturb(b.real, b.u), "tags": b.tags],
-                                 fetch: Array(graphs.dGradients.values))
-    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)], fetch: Array(graphs.gGradients.values))
-    return (graphs.gGradients.mapValues { gOut[$0]! }, graphs.dGradients.mapValues { dOut[$0]! })
+                                 fetch: Array(graphs.dGradients.values) + dFetch)
+    let gOut = try gExecutor.run(["z": b.zG, "tags": Self.generatorTags(b)], fetch: Array(graphs.gGradients.values) + gFetch)
+    return (graphs.gGradients.mapValues { gOut[$0]! }, graphs.dGradients.mapValues { dOut[$0]! },
+            Dictionary(dFetch.map { ($0, dOut[$0]!) }, uniquingKeysWith: { a, _ in a }),
+            Dictionary(gFetch.map { ($0, gOut[$0]!) }, uniquingKeysWith: { a, _ in a }))
   }
 
   /// The {0, 1} tags of the G step's inputs (their last T entries, ±1).
