@@ -7,6 +7,7 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
   case relu, tanh, sigmoid, softplus
   case neg, exp, log, sqrt, reciprocal, abs, square, sign
   case erf
+  case mish
 }
 
 /// A two-input elementwise function with NumPy broadcasting. Comparisons produce `bool` values.
@@ -41,6 +42,7 @@ extension UnaryFunction {
     case .square: return 12
     case .sign: return 13
     case .erf: return 17
+    case .mish: return 18
     }
   }
 
@@ -60,6 +62,7 @@ extension UnaryFunction {
     case .square: return "x·x"
     case .sign: return "−1, 0 or 1 (±0 and NaN stay)"
     case .erf: return "the error function 2/√π ∫₀ˣ e^(−t²) dt, used by GELU"
+    case .mish: return "x · tanh(softplus x) (YOLOv4, PyTorch `nn.Mish`)"
     }
   }
 
@@ -80,6 +83,7 @@ extension UnaryFunction {
     case .square: return ONNXOpType("Mul")
     case .sign: return ONNXOpType("Sign", since: 9)
     case .erf: return ONNXOpType("Erf", since: 9)
+    case .mish: return ONNXOpType("Mish", since: 18)
     }
   }
 }

@@ -2,7 +2,8 @@
 
 /// Activation (unary) codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus,
 /// 6 neg, 7 exp, 8 log, 9 sqrt, 10 reciprocal, 11 abs, 12 square, 13 sign, 14 cast to bool (x ≠ 0 → 1, else 0),
-/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even), 17 erf.
+/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even), 17 erf,
+/// 18 mish.
 /// Epilogues use codes 0…5 only.
 /// Residual codes: 0 none, 1 before (y = act(z + r)), 2 after (y = act(z) + r).
 struct Epilogue {
@@ -50,6 +51,7 @@ func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n:
   case 15: for i in 0..<n { y[i] = y[i].rounded(.towardZero) }
   case 16: for i in 0..<n { y[i] = roundToHalf(y[i]) }
   case 17: for i in 0..<n { y[i] = moeErf(y[i]) }
+  case 18: for i in 0..<n { let v = y[i]; y[i] = v * moeTanh(moeSoftplus(v)) }
   default: return false
   }
   return true
