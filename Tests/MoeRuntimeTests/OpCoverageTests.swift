@@ -1,5 +1,5 @@
-// OpCoverageTests: every op of the schema reaches every layer (text, op corpus, moe.js, ONNX, ir.md, NumPy) or the
-// schema documents why not; a failure names the op and the layer.
+// OpCoverageTests: every op of the schema reaches every layer (text, op corpus, moe.js, MoeKernels, ONNX, ir.md, NumPy)
+// or the schema documents why not; a failure names the op and the layer.
 import Foundation
 import MoeFormats
 import MoeIR
