@@ -36,7 +36,7 @@ let package = Package(
     .target(name: "MoeFormats", dependencies: ["MoeIR", "MoeQuant", "MoeKernels", "MoeHDF5Shim", "CONNX",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "MoeRuntime", dependencies: ["MoeIR", "CBLAS"]),
+    .target(name: "MoeRuntime", dependencies: ["MoeIR", "MoeKernels", "CBLAS"]),
     .target(name: "MoeModels", dependencies: ["MoeIR", "MoeFormats", "MoeQuant"]),
     .systemLibrary(name: "CMoeZlib", path: "Sources/CMoeZlib"),
     // MoeQuant runs models (calibration, the auto quantizer) but never links the web stack (MoeSite, FlyingFox).
@@ -58,7 +58,7 @@ let package = Package(
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime", "MoeTestSupport"]),
-    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),
+    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeKernels", "MoeIR", "MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeModels", "MoeSite", "MoeIR", "MoeData", "MoeTestSupport"]),

@@ -126,6 +126,7 @@ UNARY = {
     "square": (np.square, (-3, 3)),
     "sign": (np.sign, (-3, 3)),
     "erf": (np.vectorize(math.erf), (-4.5, 4.5)),
+    "mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (-10, 10)),
 }
 
 BINARY = {

@@ -110,6 +110,11 @@ extension GradientBuilder {
       case .erf:  // erf'(x) = 2/√π · e^(−x²)
         let gauss = try add(.unary(.exp), [try add(.unary(.neg), [try add(.unary(.square), [x[0]], base + "/x2")], base + "/mx2")], base + "/gauss")
         out[0] = try add(.mul, [g, try add(.mul, [gauss, constant(1.1283791670955126, name: base + "/two_over_sqrt_pi")], base + "/d")], base)
+      case .mish:  // mish'(x) = t + x·(1 − t²)·σ(x) with t = tanh(softplus x)
+        let t = try add(.unary(.tanh), [try add(.unary(.softplus), [x[0]], base + "/softplus")], base + "/t")
+        let dt = try add(.sub, [constant(1, name: base + "/one"), try add(.unary(.square), [t], base + "/t2")], base + "/1mt2")
+        let chain = try add(.mul, [try add(.mul, [x[0], dt], base + "/x_1mt2"), try add(.unary(.sigmoid), [x[0]], base + "/sigmoid")], base + "/chain")
+        out[0] = try add(.mul, [g, try add(.add, [t, chain], base + "/d")], base)
       }
 
     case .leakyRelu(let alpha):

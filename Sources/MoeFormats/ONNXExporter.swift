@@ -325,6 +325,9 @@ public enum ONNXExporter {
         }
       case .batchNorm(let eps):
         node("BatchNormalization", n.name, n.inputs, [out], [("epsilon", .float(eps))])
+      case .unary(let f) where opset < f.onnx.since:
+        throw MoeFormatError(.invalidArray, key: n.name,
+                             "\(n.op.name) cannot be exported to ONNX opset \(opset): ONNX \(f.onnx.name) takes opset \(f.onnx.since) or later")
       case .unary(.square): node("Mul", n.name, [n.inputs[0], n.inputs[0]], [out])
       case .unary(let f): node(ONNXOpNames.unary[f]!, n.name, n.inputs, [out])
       case .binary(let f): node(ONNXOpNames.binary[f]!, n.name, n.inputs, [out])

@@ -16,7 +16,7 @@ extension ONNXImporter {
 
 extension ONNXImporter {
   /// The refusal of unsupported nodes: one entry per op type, sorted, with its count and first node
-  /// (`3 unsupported op(s) at opset 17: Erf ×2 (first: node 'e1'), Hardmax ×1 (first: node 'h')`).
+  /// (`3 unsupported op(s) at opset 17: Det ×2 (first: node 'd1'), Hardmax ×1 (first: node 'h')`).
   static func unsupportedSummary(_ nodes: [ONode], opset: Int) -> String {
     var byType: [String: (count: Int, first: String)] = [:]
     for n in nodes { byType[n.opType, default: (0, n.name)].count += 1 }

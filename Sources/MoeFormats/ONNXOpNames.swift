@@ -4,11 +4,8 @@ import MoeIR
 
 /// One table per family, read by the exporter and the importer.
 public enum ONNXOpNames {
-  /// ONNX op type of each unary function (`square` is written as Mul(x, x)).
-  public static let unary: [UnaryFunction: String] = [
-    .relu: "Relu", .tanh: "Tanh", .sigmoid: "Sigmoid", .softplus: "Softplus", .neg: "Neg", .exp: "Exp", .log: "Log",
-    .sqrt: "Sqrt", .reciprocal: "Reciprocal", .abs: "Abs", .square: "Mul", .sign: "Sign", .erf: "Erf",
-  ]
+  /// ONNX op type of each unary function, from the op schema (`UnaryFunction.onnx`; `square` is written as Mul(x, x)).
+  public static let unary: [UnaryFunction: String] = Dictionary(uniqueKeysWithValues: UnaryFunction.allCases.map { ($0, $0.onnx.name) })
 
   /// ONNX op type of each binary function.
   public static let binary: [BinaryFunction: String] = [

@@ -171,9 +171,8 @@ extension PyTorchModuleWriter {
         return "\(Self.accessor(path))(\(x))"
       case .unary(let f):
         switch f {
-        case .softplus: return "F.softplus(\(x))"
-        case .square: return "torch.square(\(x))"
-        default: return "torch.\(f.rawValue)(\(x))"
+        case .tanh, .sigmoid, .neg, .exp, .log, .sqrt, .reciprocal, .abs, .square, .sign, .erf: return "torch.\(f.rawValue)(\(x))"
+        default: return "F.\(f.rawValue)(\(x))"  // relu, softplus and the newer activations (torch.nn.functional)
         }
       case .binary(let f):
         let fn = ["add": "torch.add", "sub": "torch.sub", "mul": "torch.mul", "div": "torch.div", "pow": "torch.pow",

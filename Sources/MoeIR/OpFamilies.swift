@@ -1,12 +1,13 @@
 // OpFamilies: the elementwise and reduction function families and the attribute structs of the newer ops.
 
 /// A one-input elementwise function. `Op.unary(f)` prints as `f.rawValue` (e.g. `relu`, `exp`).
-/// Adding a function: follow `Formats/adding-an-op.md` (a case, its `wasmCode` and `formula` below, the native and
-/// wasm kernels, the ONNX name, a corpus case; the JS/Python tables and Formats/ir.md are regenerated).
+/// Adding a function: follow `Formats/adding-an-op.md` (a case, its `wasmCode`, `formula` and `onnx` below, the
+/// shared kernel, the VJP rule, a corpus case; the JS/Python tables, Formats/ir.md and kernels.wasm are regenerated).
 public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
   case relu, tanh, sigmoid, softplus
   case neg, exp, log, sqrt, reciprocal, abs, square, sign
   case erf
+  case mish
 }
 
 /// A two-input elementwise function with NumPy broadcasting. Comparisons produce `bool` values.
@@ -41,6 +42,7 @@ extension UnaryFunction {
     case .square: return 12
     case .sign: return 13
     case .erf: return 17
+    case .mish: return 18
     }
   }
 
@@ -59,8 +61,42 @@ extension UnaryFunction {
     case .abs: return "|x|"
     case .square: return "x·x"
     case .sign: return "−1, 0 or 1 (±0 and NaN stay)"
-    case .erf: return "the error function 2/√π ∫₀ˣ e^(−t²) dt (ONNX `Erf`, GELU)"
+    case .erf: return "the error function 2/√π ∫₀ˣ e^(−t²) dt, used by GELU"
+    case .mish: return "x · tanh(softplus x) (YOLOv4, PyTorch `nn.Mish`)"
     }
+  }
+
+  /// The ONNX op of the function (default domain), both ways: the exporter writes it (at opsets from `since`; below,
+  /// the export is refused naming the node) and the importer reads it back. `square` is written as Mul(x, x).
+  public var onnx: ONNXOpType {
+    switch self {
+    case .relu: return ONNXOpType("Relu")
+    case .tanh: return ONNXOpType("Tanh")
+    case .sigmoid: return ONNXOpType("Sigmoid")
+    case .softplus: return ONNXOpType("Softplus")
+    case .neg: return ONNXOpType("Neg")
+    case .exp: return ONNXOpType("Exp")
+    case .log: return ONNXOpType("Log")
+    case .sqrt: return ONNXOpType("Sqrt")
+    case .reciprocal: return ONNXOpType("Reciprocal")
+    case .abs: return ONNXOpType("Abs")
+    case .square: return ONNXOpType("Mul")
+    case .sign: return ONNXOpType("Sign", since: 9)
+    case .erf: return ONNXOpType("Erf", since: 9)
+    case .mish: return ONNXOpType("Mish", since: 18)
+    }
+  }
+}
+
+/// An ONNX op type of the default domain and the first opset that has it.
+public struct ONNXOpType: Hashable, Sendable {
+  /// The op type (`Erf`).
+  public let name: String
+  /// The first opset defining the op (ONNX's Operators.md "since version" of its first version).
+  public let since: Int
+  public init(_ name: String, since: Int = 1) {
+    self.name = name
+    self.since = since
   }
 }
 

@@ -52,7 +52,8 @@ extension OpSchema {
              "outputs y, batch mean, biased batch variance per channel (axis 1); y normalized with the batch statistics"),
   ]
     + UnaryFunction.allCases.map { f in
-      OpSchema(f.rawValue, inputs: 1...1, "x", wasm: .unary(f.wasmCode), f.formula)
+      let onnx = f == .square ? "ONNX `Mul`(x, x)" : "ONNX `\(f.onnx.name)`" + (f.onnx.since > 1 ? ", opset ≥ \(f.onnx.since)" : "")
+      return OpSchema(f.rawValue, inputs: 1...1, "x", wasm: .unary(f.wasmCode), "\(f.formula); \(onnx)")
     }
     + BinaryFunction.allCases.map { f in
       OpSchema(f.rawValue, inputs: 2...2, "a, b", wasm: .binary(f.wasmCode), f.formula + ", NumPy broadcasting")

@@ -2,7 +2,8 @@
 
 /// Activation (unary) codes of the C ABI: 0 none, 1 relu, 2 leaky_relu(alpha), 3 tanh, 4 sigmoid, 5 softplus,
 /// 6 neg, 7 exp, 8 log, 9 sqrt, 10 reciprocal, 11 abs, 12 square, 13 sign, 14 cast to bool (x ≠ 0 → 1, else 0),
-/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even), 17 erf.
+/// 15 cast to an integer type (truncation toward zero), 16 cast to f16 (round to the nearest half, ties to even), 17 erf,
+/// 18 mish.
 /// Epilogues use codes 0…5 only.
 /// Residual codes: 0 none, 1 before (y = act(z + r)), 2 after (y = act(z) + r).
 struct Epilogue {
@@ -11,9 +12,13 @@ struct Epilogue {
   var residual: Int32
 }
 
-/// Applies activation `act` to `n` floats in place.
-func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+/// Applies activation `act` to `n` floats in place; false (and `y` unchanged) when no kernel has code `act`.
+/// A new unary function of the IR adds its `case CODE:` here (its code from `UnaryFunction.wasmCode`): the native
+/// runtime runs it through `unaryKernel` as well, so this one case is its kernel everywhere.
+@discardableResult
+func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Bool {
   switch act {
+  case 0: break
   case 1, 2:
     let a = act == 1 ? Float(0) : alpha
     let va = SIMD4<Float>(repeating: a), zero = SIMD4<Float>()
@@ -46,8 +51,10 @@ func activate(_ act: Int32, alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n:
   case 15: for i in 0..<n { y[i] = y[i].rounded(.towardZero) }
   case 16: for i in 0..<n { y[i] = roundToHalf(y[i]) }
   case 17: for i in 0..<n { y[i] = moeErf(y[i]) }
-  default: break
+  case 18: for i in 0..<n { let v = y[i]; y[i] = v * moeTanh(moeSoftplus(v)) }
+  default: return false
   }
+  return true
 }
 
 /// x rounded to the nearest binary16 value (ties to even), as a float: ±inf beyond the half range; NaN stays.
@@ -92,12 +99,18 @@ func applyEpilogue(_ e: Epilogue, _ y: UnsafeMutablePointer<Float>, _ r: UnsafeP
   if e.residual == 2, let r { addInPlace(y, r, n) }
 }
 
-/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation (unary) code (1…17).
+/// y = f(x) for `n` floats (`y` may be `x`); `op` is an activation (unary) code (the list above).
 @_cdecl("moe_unary")
 public func moe_unary(_ op: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int32, _ alpha: Float) {
-  let n = Int(n)
-  if UnsafePointer(y) != x { for i in 0..<n { y[i] = x[i] } }
-  activate(op, alpha: alpha, y, n)
+  unaryKernel(op, x, y, count: Int(n), alpha: alpha)
+}
+
+/// y = f(x) for `count` floats (`y` may be `x`) by the kernel of unary code `code`, the same code kernels.wasm runs
+/// (the native runtime's path for functions without a native fast path); false when no kernel has that code.
+@discardableResult
+public func unaryKernel(_ code: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, alpha: Float = 0) -> Bool {
+  if UnsafePointer(y) != x { for i in 0..<count { y[i] = x[i] } }
+  return activate(code, alpha: alpha, y, count)
 }
 
 /// y = min(max(x, lo), hi) for `n` floats (`y` may be `x`); NaN stays NaN (ONNX Clip, NumPy clip).

@@ -1,6 +1,7 @@
 // Kernels+Elementwise: broadcasting binary functions, where, PReLU, the pointwise functions and inference batch norm (in-place safe).
 import Foundation
 import MoeIR
+import MoeKernels
 
 /// A one-input elementwise function as the kernels run it: the IR's unary family plus the parameterised ones.
 /// Values of dtype bool are stored as 0/1 floats and integer dtypes as integral floats.
@@ -155,6 +156,8 @@ extension Kernels {
     }
   }
 
+  /// y = f(x): a native fast path (libm, loops the compiler vectorizes) where `f` has one, otherwise the shared
+  /// kernel of Sources/MoeKernels that kernels.wasm runs too, so a new function needs no case here.
   static func unary(_ f: UnaryFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     switch f {
     case .relu:
@@ -174,7 +177,10 @@ extension Kernels {
     case .abs: for i in 0..<count { y[i] = Swift.abs(x[i]) }
     case .square: for i in 0..<count { y[i] = x[i] * x[i] }
     case .erf: for i in 0..<count { y[i] = Foundation.erf(x[i]) }
-    case .sign: for i in 0..<count { let v = x[i]; y[i] = v > 0 ? 1 : (v < 0 ? -1 : (v.isNaN ? v : 0)) }
+    default:
+      // OpCoverageTests checks every UnaryFunction has a shared kernel, so this holds for any graph.
+      let hasKernel = unaryKernel(f.wasmCode, x, y, count: count)
+      precondition(hasKernel, "no moe_unary kernel for \(f.rawValue) (code \(f.wasmCode)) in Sources/MoeKernels/Elementwise.swift")
     }
   }
 

@@ -409,20 +409,20 @@ const OPS = {
   neg: [], exp: [], log: [],
   sqrt: [], reciprocal: [], abs: [],
   square: [], sign: [], erf: [],
-  add: [], sub: [], mul: [],
-  div: [], pow: [], max: [],
-  min: [], greater: [], less: [],
-  equal: [], leaky_relu: ['alpha'], clip: ['min', 'max'],
-  prelu: [], where: [], cast: ['to'],
-  reduce_sum: ['axes', 'keepdims'], reduce_mean: ['axes', 'keepdims'], reduce_max: ['axes', 'keepdims'],
-  reduce_min: ['axes', 'keepdims'], sum_to: [], broadcast_to: [],
-  softmax: ['axis'], log_softmax: ['axis'], instance_norm: ['eps'],
-  group_norm: ['groups', 'eps'], pad: ['mode', 'pads', 'value'], max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'],
-  average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'], global_average_pool: [], global_max_pool: [],
-  resize: ['mode', 'coordinates', 'nearest', 'scales'], reshape: ['shape'], flatten: ['axis'],
-  transpose: ['perm'], depth_to_space: ['block_size', 'mode'], space_to_depth: ['block_size'],
-  concat: ['axis'], slice: ['starts', 'ends', 'axes', 'steps'], identity: [],
-  constant: ['value'],
+  mish: [], add: [], sub: [],
+  mul: [], div: [], pow: [],
+  max: [], min: [], greater: [],
+  less: [], equal: [], leaky_relu: ['alpha'],
+  clip: ['min', 'max'], prelu: [], where: [],
+  cast: ['to'], reduce_sum: ['axes', 'keepdims'], reduce_mean: ['axes', 'keepdims'],
+  reduce_max: ['axes', 'keepdims'], reduce_min: ['axes', 'keepdims'], sum_to: [],
+  broadcast_to: [], softmax: ['axis'], log_softmax: ['axis'],
+  instance_norm: ['eps'], group_norm: ['groups', 'eps'], pad: ['mode', 'pads', 'value'],
+  max_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode'], average_pool: ['kernel', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad'], global_average_pool: [],
+  global_max_pool: [], resize: ['mode', 'coordinates', 'nearest', 'scales'], reshape: ['shape'],
+  flatten: ['axis'], transpose: ['perm'], depth_to_space: ['block_size', 'mode'],
+  space_to_depth: ['block_size'], concat: ['axis'], slice: ['starts', 'ends', 'axes', 'steps'],
+  identity: [], constant: ['value'],
 };
 /** Optional epilogue attributes and the ops that may carry them. */
 const EPILOGUE = ['act', 'residual'];
@@ -434,7 +434,7 @@ const OUTPUTS = {
 /** Unary codes of the wasm ABI (moe_unary; codes 1…5 are also the fused activations). */
 const ACT = {
   relu: 1, tanh: 3, sigmoid: 4, softplus: 5, neg: 6, exp: 7, log: 8, sqrt: 9,
-  reciprocal: 10, abs: 11, square: 12, sign: 13, erf: 17, leaky_relu: 2,
+  reciprocal: 10, abs: 11, square: 12, sign: 13, erf: 17, mish: 18, leaky_relu: 2,
 };
 /** Binary codes of the wasm ABI (moe_binary). */
 const BINARY = {

@@ -1,8 +1,9 @@
-// OpCoverageTests: every op of the schema reaches every layer (text, op corpus, moe.js, ONNX, ir.md, NumPy) or the
-// schema documents why not; a failure names the op and the layer.
+// OpCoverageTests: every op of the schema reaches every layer (text, op corpus, moe.js, MoeKernels, ONNX, ir.md, NumPy)
+// or the schema documents why not; a failure names the op and the layer.
 import Foundation
 import MoeFormats
 import MoeIR
+import MoeKernels
 import MoeTestSupport
 import XCTest
 
@@ -39,6 +40,18 @@ final class OpCoverageTests: XCTestCase {
     let numpyOps = Set(try TestSupport.python(["-c", "import sys; sys.path.insert(0, 'Converters/tests'); import moeir_numpy; print(' '.join(moeir_numpy.OPS))"])
       .stdout.split(whereSeparator: \.isWhitespace).map(String.init))
     XCTAssertTrue(numpyOps.contains("conv2d"), "the NumPy evaluator's op list was read")
+    // The first opset of every default-domain ONNX op, from the onnx package's op schemas.
+    let onnxSince = try TestSupport.python(["-c", """
+      import onnx.defs
+      first = {}
+      for s in onnx.defs.get_all_schemas_with_history():
+          if s.domain in ("", "ai.onnx"): first[s.name] = min(first.get(s.name, s.since_version), s.since_version)
+      print(" ".join("%s=%d" % kv for kv in sorted(first.items())))
+      """]).stdout.split(whereSeparator: \.isWhitespace).reduce(into: [String: Int]()) { d, pair in
+        let kv = pair.split(separator: "=")
+        d[String(kv[0])] = Int(kv[1])
+      }
+    XCTAssertEqual(onnxSince["Conv"], 1, "the ONNX op schemas were read")
 
     for s in OpSchema.all {
       let op = s.name
@@ -56,12 +69,20 @@ final class OpCoverageTests: XCTestCase {
       // moe.js reads its attribute table, output counts and wasm codes from the generated block.
       check(op, "moe.js op table", jsTables.contains("\n  \(op): [") || jsTables.contains(" \(op): ["))
       switch s.wasm {
-      case .unary(let c)?: check(op, "moe.js unary code", jsTables.range(of: "[ {]\(op): \(c),", options: .regularExpression) != nil)
+      case .unary(let c)?:
+        check(op, "moe.js unary code", jsTables.range(of: "[ {]\(op): \(c),", options: .regularExpression) != nil)
+        // The shared kernel: kernels.wasm runs it, and so does the native runtime where it has no fast path.
+        var probe: [Float] = [0.5]
+        check(op, "kernel (Sources/MoeKernels/Elementwise.swift, code \(c))", probe.withUnsafeMutableBufferPointer {
+          unaryKernel(c, UnsafePointer($0.baseAddress!), $0.baseAddress!, count: 1, alpha: 0.2)
+        })
       case .binary(let c)?: check(op, "moe.js binary code", jsTables.range(of: "[ {]\(op): \(c),", options: .regularExpression) != nil)
       case nil: break
       }
       // ONNX: the families map through ONNXOpNames (both directions); other ops go through the corpus export.
       if let f = UnaryFunction(rawValue: op) {
+        check(op, "ONNX op type \(f.onnx.name) since opset \(f.onnx.since) (onnx.defs: \(onnxSince[f.onnx.name].map(String.init) ?? "no such op"))",
+              onnxSince[f.onnx.name] == f.onnx.since)
         check(op, "ONNX export", ONNXOpNames.unary[f] != nil, s.exemptions[.onnxExport])
         check(op, "ONNX import", f == .square || ONNXOpNames.unaryByONNX[ONNXOpNames.unary[f] ?? ""] == f, s.exemptions[.onnxImport])
       } else if let f = BinaryFunction(rawValue: op) {
