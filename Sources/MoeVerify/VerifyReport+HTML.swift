@@ -65,7 +65,9 @@ extension VerifyReport {
       table{border-collapse:collapse;font-size:12px} td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
       .n{text-align:right;font-variant-numeric:tabular-nums} .ok{color:#2a7a2a} .bad{color:#c0392b;font-weight:bold}
       .verdict{font-size:22px;font-weight:bold} figure{display:inline-block;margin:0 12px 12px 0;text-align:center}
-      figure img{width:192px;height:192px;image-rendering:pixelated;border:1px solid #ccc} figcaption{font-size:12px}
+      figure img{width:192px;height:192px;image-rendering:pixelated;border:1px solid #ccc} figcaption{font-size:12px;max-width:290px;margin:auto}
+      .heat{display:flex;gap:4px} .bar{width:12px;height:192px;border:1px solid #ccc;background:linear-gradient(to top,#000,#f00 33.3%,#ff0 66.7%,#fff)}
+      .ticks{display:flex;flex-direction:column;justify-content:space-between;height:194px;font-size:11px;text-align:left;color:#555}
       </style></head><body>
       <h1>moe verify — \(QuantReport.escape(model))</h1>
       <p class="verdict \(passed ? "ok" : "bad")">\(passed ? "PASS" : "FAIL")</p>
@@ -97,8 +99,10 @@ extension VerifyReport {
     for (r, img) in v.images.dropFirst() {
       let map = Self.toleranceHeatMap(ref, img, side: v.side, atol: atol, rtol: rtol)
       let over = map.worst >= 1 ? "<span class=bad>\(map.overTolerance) pixel(s) at or over tolerance</span>" : "all pixels under tolerance"
-      s += "<figure><img alt=\"\(r) difference\" src=\"\(dataURI(map.rgb))\"><figcaption>|\(r) − \(v.images[0].runtime)|<br>"
-      s += "largest: \(Self.num(map.worst))× tolerance; \(over)<br><small>\(scale)</small></figcaption></figure>"
+      // The map, and beside it its colour scale from 0 to the tolerance.
+      s += "<figure><div class=heat><img alt=\"\(r) difference\" src=\"\(dataURI(map.rgb))\"><div class=bar></div>"
+      s += "<div class=ticks><span>≥ tolerance<br>(\(rtol == 0 ? Self.num(atol) : "atol + rtol·|ref|"))</span><span>0</span></div></div>"
+      s += "<figcaption>|\(r) − \(v.images[0].runtime)|<br>largest: \(Self.num(map.worst))× tolerance; \(over)</figcaption></figure>"
     }
     return s + "</div><p>Heat maps: per pixel the largest channel difference divided by its tolerance, \(scale): a white pixel fails.</p>"
   }
