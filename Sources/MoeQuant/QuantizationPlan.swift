@@ -22,8 +22,10 @@ public struct QuantizationPlan: Sendable {
   /// refused, the axes being the consuming ops'.
   public static func uniform(_ name: String, for g: Graph) throws -> QuantizationPlan {
     if name == "none" { return QuantizationPlan() }
-    guard let base = QuantScheme(name: name), base.withAxis(0) == base else {
-      throw QuantError.unknownScheme(name: name, known: uniformNameList)
+    guard let base = QuantScheme(name: name) else { throw QuantError.unknownScheme(name: name, known: uniformNameList) }
+    guard base.withAxis(0) == base else {
+      throw QuantError.invalidScheme(base, reason: "a uniform encoding takes no channel-axis suffix: each weight's axis is set by "
+        + "the op that reads it; give \(base.withAxis(0)) (known: \(uniformNameList))")
     }
     if base == .float32 { return QuantizationPlan() }
     let axes = channelAxes(g)
