@@ -61,7 +61,7 @@ let package = Package(
     .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeKernels", "MoeIR", "MoeFormats", "MoeTestSupport"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
-    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeModels", "MoeSite", "MoeIR", "MoeData", "MoeTestSupport"]),
+    .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeModels", "MoeSite", "MoeIR", "MoeData", "MoeQuant", "MoeTestSupport"]),
     .testTarget(name: "MoeQuantTests", dependencies: ["MoeQuant", "MoeKernels", "MoeIR", "MoeModels", "MoePasses", "MoeTestSupport"]),
     .testTarget(name: "MoeVerifyTests", dependencies: ["MoeVerify", "MoeModels", "MoePasses", "MoeQuant", "MoeIR"]),
     .testTarget(name: "MoeAutodiffTests", dependencies: ["MoeAutodiff", "MoeRuntime", "MoeIR", "MoeFormats", "MoeTestSupport"]),

@@ -3,11 +3,13 @@
 Usage: run_onnxruntime.py --model M.onnx --out DIR [--expose NAME ...] [--expose-all] NAME=X.npy [NAME=X.npy ...]
 
 Writes each output as ``DIR/<k>.npy`` and ``DIR/manifest.json`` listing ``{name, file, shape}`` in order: first the
-graph outputs, then the exposed intermediate values. ``--expose`` marks named intermediate values as extra
+graph outputs, then the exposed intermediate values; the manifest also records the model file ORT loaded and its
+SHA-256 (``model``, ``model_sha256``). Without ``--expose``/``--expose-all`` ORT loads the file itself, by its path. ``--expose`` marks named intermediate values as extra
 outputs, ``--expose-all`` marks every node output (what ``moe verify --layerwise`` compares). Errors: one line on
 stderr, exit 1.
 """
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -38,7 +40,10 @@ def main(argv=None):
             raise ValueError("no node produces %s" % ", ".join(missing))
         for w in extra:
             model.graph.output.append(onnx.helper.make_tensor_value_info(w, onnx.TensorProto.FLOAT, None))
-        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        with open(a.model, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        source = model.SerializeToString() if extra else a.model
+        session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
         feeds = {}
         for spec in a.inputs:
             name, _, file = spec.partition("=")
@@ -51,7 +56,8 @@ def main(argv=None):
             np.save(os.path.join(a.out, "%d.npy" % i), np.asarray(y, dtype=np.float32))
             listed.append({"name": name, "file": "%d.npy" % i, "shape": list(y.shape)})
         with open(os.path.join(a.out, "manifest.json"), "w") as f:
-            json.dump({"runtime": "onnxruntime %s" % ort.__version__, "outputs": listed}, f)
+            json.dump({"runtime": "onnxruntime %s" % ort.__version__, "outputs": listed,
+                       "model": os.path.abspath(a.model), "model_sha256": digest}, f)
     except Exception as e:
         print("run_onnxruntime: %s: %s" % (a.model, str(e).splitlines()[0] if str(e) else type(e).__name__), file=sys.stderr)
         return 1

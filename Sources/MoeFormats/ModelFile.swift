@@ -6,8 +6,17 @@ import MoeQuant
 
 /// Reading and writing model files by extension.
 public enum ModelFile {
+  /// What `load` reads, as (extensions, what they hold) in the order help texts list them.
+  public static let inputFormats: [(extensions: [String], holds: String)] = [
+    (["npz", "h5", "hdf5"], "Chainer checkpoint"), (["safetensors"], "PyTorch state_dict"), (["onnx"], "ONNX model"),
+    (["moeir"], "IR text"), (["moe"], "browser bundle"),
+  ]
   /// Extensions `load` understands.
-  public static let readable = ["npz", "h5", "hdf5", "moeir", "moe", "onnx", "safetensors"]
+  public static let readable = inputFormats.flatMap(\.extensions)
+  /// `inputFormats` for help texts: `.npz/.h5/.hdf5 (Chainer checkpoint), .safetensors (PyTorch state_dict), …`.
+  public static let inputFormatsHelp = inputFormats.map { f in
+    f.extensions.map { "." + $0 }.joined(separator: "/") + " (\(f.holds))"
+  }.joined(separator: ", ")
   /// Extensions `write` understands.
   public static let writable = ["moeir", "npz", "h5", "hdf5", "moe", "onnx", "safetensors", "py"]
   /// The producer string bundles record.

@@ -18,9 +18,12 @@ import MoeKernels
 /// With at most k distinct values that fit float16 exactly, decoding is exact.
 enum PaletteCodec {
   static func bits(_ k: Int) -> Int? {
-    guard k >= 2, k <= 256, k & (k - 1) == 0 else { return nil }
+    guard sizes.contains(k) else { return nil }
     return k.trailingZeroBitCount
   }
+
+  /// The codebook sizes a palette may have: the powers of two 2…256.
+  static let sizes = (1...8).map { 1 << $0 }
 
   struct Fit {
     /// Float16 bits of each codebook, sorted ascending, k entries each.

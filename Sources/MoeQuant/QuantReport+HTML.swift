@@ -23,7 +23,17 @@ extension QuantReport {
     let y0 = floor(((ys.min() ?? 10) - 2) / 5) * 5, y1 = ceil(((ys.max() ?? 50) + 2) / 5) * 5
     func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
     func py(_ v: Double) -> Double { top + (1 - (v - y0) / (y1 - y0)) * (h - top - bottom) }
-    var svg = "<svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"bytes versus output PSNR per scheme\">"
+    // Labels beside their points where they fit, clear of every point and label; the rest in a legend under the chart.
+    let mineIndex = points.count - 1
+    let dots = points.enumerated().map { (i, p) in (x: px(log10(max(p.1, 1))), y: py(p.2), r: i == mineIndex ? 7.0 : 5.0) }
+    let order = [mineIndex] + Array(0..<mineIndex)  // this plan's label is placed first
+    let ordered = ChartLabels.place(points: order.map { dots[$0] }, labels: order.map { (text: points[$0].0, bold: $0 == mineIndex) },
+                                    plot: ChartBox(x: left, y: top, width: w - left - right, height: h - top - bottom), legendTop: h + 2)
+    var placements = ordered
+    for (k, i) in order.enumerated() { placements[i] = ordered[k] }
+    let legendRows = placements.filter(\.inLegend).count
+    let fullH = h + (legendRows > 0 ? Double(legendRows) * ChartLabels.rowHeight + 8 : 0)
+    var svg = "<svg viewBox=\"0 0 \(Int(w)) \(Int(fullH))\" width=\"\(Int(w))\" height=\"\(Int(fullH))\" role=\"img\" aria-label=\"bytes versus output PSNR per scheme\">"
     svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(w - left - right)\" height=\"\(h - top - bottom)\" fill=\"#fafafa\" stroke=\"#ccc\"/>"
     var y = y0
     while y <= y1 {
@@ -38,15 +48,19 @@ extension QuantReport {
     }
     svg += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\">weight bytes (log scale)</text>"
     svg += "<text transform=\"translate(16 \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">output PSNR (dB)</text>"
-    // Labels alternate above and below in x order so that neighbouring points stay readable.
-    let rank = Dictionary(uniqueKeysWithValues: points.indices.sorted { points[$0].1 < points[$1].1 }.enumerated().map { ($1, $0) })
     for (i, p) in points.enumerated() {
-      let mine = i == points.count - 1
+      let mine = i == mineIndex
       let color = mine ? "#d62728" : Self.palette[i % Self.palette.count]
-      let cx = px(log10(max(p.1, 1))), cy = py(p.2)
-      svg += "<circle cx=\"\(cx)\" cy=\"\(cy)\" r=\"\(mine ? 7 : 5)\" fill=\"\(color)\" stroke=\"#333\"><title>\(Self.escape(p.0)): \(Int(p.1)) B, \(String(format: "%.2f", p.2)) dB</title></circle>"
-      let dy = rank[i]! % 2 == 0 ? -8.0 : 16.0
-      svg += "<text x=\"\(cx + 9)\" y=\"\(cy + dy)\" class=\"label\"\(mine ? " font-weight=\"bold\"" : "")>\(Self.escape(p.0))</text>"
+      let d = dots[i], b = placements[i].box
+      if placements[i].leader {
+        let ex = b.x > d.x ? b.x : b.x + b.width
+        svg += "<line x1=\"\(d.x)\" y1=\"\(d.y)\" x2=\"\(ex)\" y2=\"\(b.y + b.height / 2)\" stroke=\"#999\" stroke-width=\"0.75\"/>"
+      }
+      svg += "<circle cx=\"\(d.x)\" cy=\"\(d.y)\" r=\"\(d.r)\" fill=\"\(color)\" stroke=\"#333\"><title>\(Self.escape(p.0)): \(Int(p.1)) B, \(String(format: "%.2f", p.2)) dB</title></circle>"
+      if placements[i].inLegend {
+        svg += "<circle cx=\"\(b.x - 9)\" cy=\"\(b.y + b.height / 2)\" r=\"4\" fill=\"\(color)\" stroke=\"#333\"/>"
+      }
+      svg += "<text x=\"\(b.x + 2)\" y=\"\(b.y + b.height - 3)\" class=\"label\"\(mine ? " font-weight=\"bold\"" : "")>\(Self.escape(p.0))</text>"
     }
     return svg + "</svg>"
   }
@@ -80,8 +94,27 @@ extension QuantReport {
     return svg + "</svg>"
   }
 
-  /// The whole page.
-  public var html: String {
+  /// Float and quantized outputs of the same calibration inputs side by side, one row per sample; `imageURI` turns
+  /// a CHW image in [-1, 1] of the given side into an `<img>` source (a PNG data URI).
+  func sampleSection(_ imageURI: (ArraySlice<Float>, Int) -> String) -> String {
+    guard !samples.isEmpty else { return "" }
+    var s = "<h2>Samples: float32 and this plan, same inputs</h2>"
+    for v in samples {
+      s += "<p>Output \(Self.escape(v.output)), the first \(v.float.count) calibration input(s); left float32, right this plan.</p><div class=samples>"
+      for (i, (f, q)) in zip(v.float, v.quantized).enumerated() {
+        s += "<div class=pair><figure><img alt=\"sample \(i) float32\" src=\"\(imageURI(f[...], v.side))\"><figcaption>\(i): float32</figcaption></figure>"
+        s += "<figure><img alt=\"sample \(i) quantized\" src=\"\(imageURI(q[...], v.side))\"><figcaption>\(i): this plan</figcaption></figure></div>"
+      }
+      s += "</div>"
+    }
+    return s
+  }
+
+  /// The whole page, without sample images.
+  public var html: String { html(imageURI: nil) }
+
+  /// The whole page; with `imageURI` (CHW in [-1, 1], side → `<img>` source) also the float and quantized samples.
+  public func html(imageURI: ((ArraySlice<Float>, Int) -> String)?) -> String {
     func db(_ v: Double?) -> String { guard let v else { return "—" }; return v.isInfinite ? "∞" : String(format: "%.1f", v) }
     var rows = ""
     for l in layers {
@@ -98,7 +131,9 @@ extension QuantReport {
       h1{font-size:20px} h2{font-size:16px;margin-top:28px} .tick{font-size:11px;fill:#555} .label{font-size:11px}
       table{border-collapse:collapse;font-size:12px} td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left} .n{text-align:right;font-variant-numeric:tabular-nums}
       .summary{display:flex;gap:24px;flex-wrap:wrap} .summary div{background:#f4f6f8;padding:10px 14px;border-radius:6px}
-      .summary b{display:block;font-size:20px}
+      .summary b{display:block;font-size:20px} .samples{display:flex;flex-wrap:wrap;gap:12px}
+      .pair{display:flex;gap:4px;background:#f4f6f8;padding:6px;border-radius:6px} figure{margin:0;text-align:center}
+      figure img{width:128px;height:128px;image-rendering:pixelated;border:1px solid #ccc} figcaption{font-size:12px}
       </style></head><body>
       <h1>\(Self.escape(model))</h1>
       <p>Encoding plan <b>\(Self.escape(plan))</b>; calibration: \(Self.escape(calibration)).</p>
@@ -110,6 +145,7 @@ extension QuantReport {
       <div>max-abs<b>\(String(format: "%.3g", output.maxAbs))</b></div>
       </div>
       \(eightbitComparison.map { "<p>\(Self.escape($0))</p>" } ?? "")
+      \(imageURI.map(sampleSection) ?? "")
       <h2>Bytes vs output PSNR</h2>
       \(schemeChart())
       <h2>Per layer</h2>

@@ -27,6 +27,17 @@ public struct QuantReport: Codable {
     public var bytes: Int
     public var psnr: Double
   }
+  /// An image output ([N, 3, S, S]) on the first calibration inputs, from the float model and under the plan.
+  public struct SampleImages: Sendable {
+    public var output: String
+    public var side: Int
+    /// One CHW image in [-1, 1] per sample.
+    public var float: [[Float]]
+    public var quantized: [[Float]]
+  }
+  /// How many calibration samples the HTML page shows.
+  public static let sampleCount = 4
+
   public var model: String
   public var plan: String
   public var passes: [String: Int]
@@ -39,6 +50,8 @@ public struct QuantReport: Codable {
   public var output: Comparison
   public var calibration: String
   public var schemes: [SchemePoint]
+  /// Sample images for the HTML page (not part of the JSON).
+  public var samples: [SampleImages] = []
 
   enum CodingKeys: String, CodingKey {
     case model, plan, passes, layers, rawBytes = "raw_bytes", encodedBytes = "encoded_bytes", bundleBytes = "bundle_bytes"
@@ -128,10 +141,18 @@ extension QuantReport {
                           encoding: scheme.description, bytes: bytes, sqnr: sqnr(t.data, decoded.data),
                           onlyThisPSNR: scheme == .float32 ? nil : onlyPSNR, onlyThisMaxAbs: scheme == .float32 ? nil : onlyMax))
     }
-    let output = cal.compare(try cal.outputs(replacing: replaced))
-    return QuantReport(model: model, plan: planName, passes: passes, layers: layers, rawBytes: raw, encodedBytes: encoded,
-                       bundleBytes: bundleBytes, bundleGzipBytes: bundleGzipBytes, output: output,
-                       calibration: "\(cal.inputs.values.first?.shape.first ?? 0) inputs from the prior, seed 2024", schemes: schemes)
+    let quantized = try cal.outputs(replacing: replaced)
+    var report = QuantReport(model: model, plan: planName, passes: passes, layers: layers, rawBytes: raw, encodedBytes: encoded,
+                             bundleBytes: bundleBytes, bundleGzipBytes: bundleGzipBytes, output: cal.compare(quantized),
+                             calibration: "\(cal.inputs.values.first?.shape.first ?? 0) inputs from the prior, seed 2024", schemes: schemes)
+    for o in g.outputs {
+      guard let f = cal.reference[o], let q = quantized[o], f.shape == q.shape, f.shape.count == 4, f.shape[1] == 3,
+        f.shape[2] == f.shape[3], f.shape[2] > 0 else { continue }
+      let plane = 3 * f.shape[2] * f.shape[2], n = min(f.shape[0], sampleCount)
+      report.samples.append(SampleImages(output: o, side: f.shape[2], float: (0..<n).map { Array(f.data[($0 * plane)..<(($0 + 1) * plane)]) },
+                                         quantized: (0..<n).map { Array(q.data[($0 * plane)..<(($0 + 1) * plane)]) }))
+    }
+    return report
   }
 
   /// Whole-model bytes and PSNR of each uniform scheme.

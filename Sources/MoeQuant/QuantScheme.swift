@@ -37,33 +37,19 @@ public enum QuantScheme: Hashable, Sendable, Codable, CustomStringConvertible {
     }
   }
 
-  /// Parses a name produced by `description` (also accepts `float32`, `float16`). Returns nil for anything else,
-  /// including non-canonical spellings such as `int8-a0` or `int4-g+8` and unusable parameters (`int4-g0`, `palette3`).
+  /// Parses a name produced by `description` (also accepts `float32`, `float16`), by the forms of `nameForms`, with an
+  /// optional channel-axis suffix `-a<A>` (A ≥ 1) on per-channel schemes. Returns nil for anything else, including
+  /// non-canonical spellings such as `int8-a0` or `int4-g+8` and unusable parameters (`int4-g0`, `palette3`).
   public init?(name: String) {
-    switch name {
-    case "f32", "float32": self = .float32; return
-    case "f16", "float16": self = .float16; return
-    case "eightbit": self = .eightbit; return
-    default: break
-    }
-    var parts = name.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-    var axis = 0
-    if parts.count > 1, let last = parts.last, last.hasPrefix("a"), let a = Int(last.dropFirst()), a > 0 {
+    var base = name, axis = 0
+    if let dash = name.lastIndex(of: "-"), name[name.index(after: dash)...].hasPrefix("a"),
+       let a = Int(name[name.index(dash, offsetBy: 2)...]), a > 0 {
+      base = String(name[..<dash])
       axis = a
-      parts.removeLast()
     }
-    let candidate: QuantScheme
-    guard let head = parts.first else { return nil }
-    if head == "int8" && parts.count == 1 {
-      candidate = .int8(axis: axis)
-    } else if head == "int4" && parts.count == 2 && parts[1].hasPrefix("g"), let g = Int(parts[1].dropFirst()), g >= 1 {
-      candidate = .int4(axis: axis, groupSize: g)
-    } else if head.hasPrefix("palette"), let k = Int(head.dropFirst("palette".count)), PaletteCodec.bits(k) != nil, parts.count <= 2 {
-      guard parts.count == 1 || parts[1] == "pc" else { return nil }
-      candidate = .palette(k: k, perChannel: parts.count == 2, axis: axis)
-    } else {
-      return nil
-    }
+    guard let parsed = Self.nameForms.lazy.compactMap({ $0.parse(base) }).first else { return nil }
+    if parsed.hasChannelAxis == false && base == name { self = parsed; return }  // aliases too
+    let candidate = parsed.withAxis(axis)
     guard candidate.description == name else { return nil }
     self = candidate
   }

@@ -18,12 +18,16 @@ public struct QuantizationPlan: Sendable {
 
   /// The same scheme for every weight matrix/kernel (rank ≥ 2), with per-channel axes set from the consuming op;
   /// vectors (biases) stay float32 unless the scheme is `f16` or `eightbit` (WebDNN encodes every constant). `name` is a scheme name (`int8`, `int4-g32`,
-  /// `palette16-pc`, `f16`, `eightbit`) or `none`/`f32`.
+  /// `palette16-pc`, `f16`, `eightbit`: any of `QuantScheme.nameForms`) or `none`; a channel-axis suffix (`-a1`) is
+  /// refused, the axes being the consuming ops'.
   public static func uniform(_ name: String, for g: Graph) throws -> QuantizationPlan {
-    if name == "none" || name == "f32" || name == "float32" { return QuantizationPlan() }
-    guard let base = QuantScheme(name: name) else {
-      throw QuantError.unknownScheme(name: name, known: "none, f16, int8, int4-g32, palette16, palette16-pc, palette256, eightbit, auto")
+    if name == "none" { return QuantizationPlan() }
+    guard let base = QuantScheme(name: name) else { throw QuantError.unknownScheme(name: name, known: uniformNameList) }
+    guard base.withAxis(0) == base else {
+      throw QuantError.invalidScheme(base, reason: "a uniform encoding takes no channel-axis suffix: each weight's axis is set by "
+        + "the op that reads it; give \(base.withAxis(0)) (known: \(uniformNameList))")
     }
+    if base == .float32 { return QuantizationPlan() }
     let axes = channelAxes(g)
     var plan = QuantizationPlan()
     for w in g.weights {
@@ -42,6 +46,10 @@ public struct QuantizationPlan: Sendable {
     }
     return plan
   }
+
+  /// What `--quantize` takes: `none`, every form of `QuantScheme.nameForms` and `auto` (the auto quantizer, which the
+  /// commands run themselves), as a list for help texts and errors.
+  public static let uniformNameList = "none, \(QuantScheme.nameList) or auto"
 
   /// A source's encodings (`ImportedModel.encodings`) for the weights `g` still declares with the same rank, so a
   /// quantized `.moe` or int8 ONNX model converts to a model of the same encodings (re-encoded from the graph's values).

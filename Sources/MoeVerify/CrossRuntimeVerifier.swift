@@ -35,6 +35,9 @@ public struct CrossRuntimeVerifier {
   public var bundle: URL?
   /// The Chainer checkpoint, when the model is one of a zoo architecture.
   public var chainer: ChainerSource?
+  /// The model's own `.onnx`, when it is one: the onnxruntime runtime loads that file itself, unless `--layerwise`
+  /// (which compares every IR value by name) or a perturbation of onnxruntime needs MoeKit's export of the graph.
+  public var onnxFile: URL?
   /// The graph as imported (before optimization), which the torch runtime's generated model.py follows; nil: `graph`.
   public var importedGraph: Graph?
   public var options: VerifyOptions
@@ -116,7 +119,12 @@ public struct CrossRuntimeVerifier {
     case .wasm, .browser:
       return try await RuntimeDrivers.runWeb(g, bundle: bundle, mustRewrite: perturbed, inputs: inputs, browser: r == .browser, layerwise: layerwise)
     case .chainer: return try RuntimeDrivers.runChainer(graph, source: chainer!, inputs: inputs, perturbations: options.perturbations)
-    case .onnxruntime: return try RuntimeDrivers.runONNXRuntime(g, inputs: inputs, layerwise: layerwise)
+    case .onnxruntime:
+      guard let file = onnxFile else { return try RuntimeDrivers.runONNXRuntime(g, inputs: inputs, layerwise: layerwise) }
+      if !layerwise && !perturbed { return try RuntimeDrivers.runONNXRuntime(g, file: file, inputs: inputs, layerwise: false) }
+      var out = try RuntimeDrivers.runONNXRuntime(g, inputs: inputs, layerwise: layerwise)
+      out.notes.append("not \(file.path) itself: \(perturbed ? "--perturb" : "--layerwise") needs the graph MoeKit imported, re-exported")
+      return out
     case .torch:
       let t = try RuntimeDrivers.perturbed(importedGraph ?? graph, options.perturbations, for: r)
       return try RuntimeDrivers.runTorch(t, inputs: inputs, layerwise: layerwise)

@@ -22,7 +22,7 @@ public enum VerifyRuntime: String, CaseIterable, Codable, Sendable {
     case .wasm: return "moe.js + kernels.wasm in node"
     case .browser: return "moe.js + kernels.wasm in headless Chromium"
     case .chainer: return "real Chainer on the checkpoint"
-    case .onnxruntime: return "ONNX Runtime on MoeKit's ONNX export"
+    case .onnxruntime: return "ONNX Runtime on the given .onnx, else on MoeKit's ONNX export"
     case .torch: return "PyTorch eval() on the generated model.py + model.safetensors"
     }
   }
@@ -191,12 +191,18 @@ public enum RuntimeDrivers {
     return RuntimeOutputs(outputs: outputs, intermediates: [:], seconds: Date().timeIntervalSince(start), version: version)
   }
 
-  /// Exports `graph` to ONNX and runs it in ONNX Runtime (every node output exposed with `layerwise`).
-  public static func runONNXRuntime(_ graph: Graph, inputs: [String: Tensor], layerwise: Bool, opset: Int = 17) throws -> RuntimeOutputs {
+  /// Runs ONNX Runtime on `file`, the model's own `.onnx`, when given (ORT loads that file itself), else on MoeKit's
+  /// ONNX export of `graph` (every node output exposed with `layerwise`). A note says which file ORT ran.
+  public static func runONNXRuntime(_ graph: Graph, file: URL? = nil, inputs: [String: Tensor], layerwise: Bool,
+                                    opset: Int = 17) throws -> RuntimeOutputs {
     let work = try temporaryFolder("moe-ort")
     defer { try? FileManager.default.removeItem(at: work) }
-    let model = work.appendingPathComponent("model.onnx")
-    try ONNXExporter.write(graph, to: model, opset: opset)
+    var model = work.appendingPathComponent("model.onnx")
+    if let file {
+      model = file
+    } else {
+      try ONNXExporter.write(graph, to: model, opset: opset)
+    }
     var args = ["Converters/onnx/run_onnxruntime.py", "--model", model.path, "--out", work.appendingPathComponent("out").path]
     if layerwise { args.append("--expose-all") }
     for (i, v) in graph.inputs.enumerated() {
@@ -215,7 +221,10 @@ public enum RuntimeDrivers {
       guard let t = all.removeValue(forKey: o) else { throw VerifyError("onnxruntime: output '\(o)' missing") }
       outputs[o] = t
     }
-    return RuntimeOutputs(outputs: outputs, intermediates: layerwise ? all : [:], seconds: Date().timeIntervalSince(start), version: version)
+    let digest = manifestField(work.appendingPathComponent("out"), "model_sha256") ?? "?"
+    let note = file.map { "ran \($0.path) as given (sha256 \(digest))" } ?? "ran MoeKit's ONNX export of the graph (opset \(opset), sha256 \(digest))"
+    return RuntimeOutputs(outputs: outputs, intermediates: layerwise ? all : [:], seconds: Date().timeIntervalSince(start), version: version,
+                          notes: [note])
   }
 
   // MARK: helpers
@@ -243,6 +252,13 @@ public enum RuntimeDrivers {
       result.append((name, Tensor(shape: a.shape, data: try a.floats())))
     }
     return (result, obj["runtime"] as? String ?? "?")
+  }
+
+  /// A string field of a driver's `manifest.json`.
+  static func manifestField(_ dir: URL, _ key: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent("manifest.json").path),
+      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    return obj[key] as? String
   }
 
   static func nodeVersion() -> String { Subprocess.output(of: "node", ["--version"]) ?? "?" }

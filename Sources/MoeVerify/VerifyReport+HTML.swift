@@ -65,7 +65,9 @@ extension VerifyReport {
       table{border-collapse:collapse;font-size:12px} td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
       .n{text-align:right;font-variant-numeric:tabular-nums} .ok{color:#2a7a2a} .bad{color:#c0392b;font-weight:bold}
       .verdict{font-size:22px;font-weight:bold} figure{display:inline-block;margin:0 12px 12px 0;text-align:center}
-      figure img{width:192px;height:192px;image-rendering:pixelated;border:1px solid #ccc} figcaption{font-size:12px}
+      figure img{width:192px;height:192px;image-rendering:pixelated;border:1px solid #ccc} figcaption{font-size:12px;max-width:290px;margin:auto}
+      .heat{display:flex;gap:4px} .bar{width:12px;height:192px;border:1px solid #ccc;background:linear-gradient(to top,#000,#f00 33.3%,#ff0 66.7%,#fff)}
+      .ticks{display:flex;flex-direction:column;justify-content:space-between;height:194px;font-size:11px;text-align:left;color:#555}
       </style></head><body>
       <h1>moe verify — \(QuantReport.escape(model))</h1>
       <p class="verdict \(passed ? "ok" : "bad")">\(passed ? "PASS" : "FAIL")</p>
@@ -84,31 +86,51 @@ extension VerifyReport {
       """
   }
 
-  /// Each runtime's first image, then its difference from the reference as a heat map (one scale for all).
+  /// Each runtime's first image, then its difference from the reference as a heat map scaled to the tolerance.
   func imageSection(_ v: VerifyImages) -> String {
     let ref = v.images[0].chw
-    var maxDiff: Float = 0
-    for (_, img) in v.images.dropFirst() { for (a, b) in zip(img, ref) { maxDiff = max(maxDiff, abs(a - b)) } }
     func dataURI(_ rgb: [UInt8]) -> String { "data:image/png;base64," + PNG.encode(rgb: rgb, width: v.side, height: v.side).base64EncodedString() }
     var s = "<h2>Output \(QuantReport.escape(v.output)), first sample</h2><div>"
     for (r, img) in v.images {
       s += "<figure><img alt=\"\(r) image\" src=\"\(dataURI(PNG.rgb(fromCHW: img[...], side: v.side)))\"><figcaption>\(r)\(r == v.images[0].runtime ? " (reference)" : "")</figcaption></figure>"
     }
     s += "</div><div>"
-    let plane = v.side * v.side
+    let scale = "black = 0, white = the tolerance atol + rtol·|ref| (atol \(Self.num(atol)), rtol \(Self.num(rtol))) or more"
     for (r, img) in v.images.dropFirst() {
-      var rgb = [UInt8](repeating: 0, count: plane * 3)
-      for i in 0..<plane {
-        var d: Float = 0
-        for c in 0..<3 { d = max(d, abs(img[c * plane + i] - ref[c * plane + i])) }
-        let t = maxDiff > 0 ? d / maxDiff : 0  // black → red → yellow → white
-        rgb[3 * i] = UInt8(min(255, 3 * t * 255))
-        rgb[3 * i + 1] = UInt8(max(0, min(255, (3 * t - 1) * 255)))
-        rgb[3 * i + 2] = UInt8(max(0, min(255, (3 * t - 2) * 255)))
-      }
-      s += "<figure><img alt=\"\(r) difference\" src=\"\(dataURI(rgb))\"><figcaption>|\(r) − \(v.images[0].runtime)|</figcaption></figure>"
+      let map = Self.toleranceHeatMap(ref, img, side: v.side, atol: atol, rtol: rtol)
+      let over = map.worst >= 1 ? "<span class=bad>\(map.overTolerance) pixel(s) at or over tolerance</span>" : "all pixels under tolerance"
+      // The map, and beside it its colour scale from 0 to the tolerance.
+      s += "<figure><div class=heat><img alt=\"\(r) difference\" src=\"\(dataURI(map.rgb))\"><div class=bar></div>"
+      s += "<div class=ticks><span>≥ tolerance<br>(\(rtol == 0 ? Self.num(atol) : "atol + rtol·|ref|"))</span><span>0</span></div></div>"
+      s += "<figcaption>|\(r) − \(v.images[0].runtime)|<br>largest: \(Self.num(map.worst))× tolerance; \(over)</figcaption></figure>"
     }
-    return s + "</div><p>Heat maps: per pixel the largest channel difference, black = 0, white = \(Self.num(Double(maxDiff))) (the largest of all runtimes).</p>"
+    return s + "</div><p>Heat maps: per pixel the largest channel difference divided by its tolerance, \(scale): a white pixel fails.</p>"
+  }
+
+  /// A heat map of `img` against `ref` (CHW, 3 channels): per pixel the largest over the channels of
+  /// |img − ref| / (atol + rtol·|ref|), drawn black → red → yellow → white, white from 1 (the tolerance) up.
+  /// `worst` is the largest such ratio, `overTolerance` the pixels whose ratio is ≥ 1.
+  static func toleranceHeatMap(_ ref: [Float], _ img: [Float], side: Int, atol: Double, rtol: Double) -> (rgb: [UInt8], worst: Double, overTolerance: Int) {
+    let plane = side * side
+    var rgb = [UInt8](repeating: 0, count: plane * 3)
+    var worst = 0.0, over = 0
+    for i in 0..<plane {
+      var t = 0.0
+      for c in 0..<3 {
+        let a = Double(img[c * plane + i]), b = Double(ref[c * plane + i])
+        let d = abs(a - b), tol = atol + rtol * abs(b)
+        // A NaN or infinite difference is as far off as it gets; a zero tolerance makes any difference fail.
+        let ratio = d.isNaN ? .infinity : (tol > 0 ? d / tol : (d > 0 ? .infinity : 0))
+        t = max(t, ratio)
+      }
+      worst = max(worst, t)
+      if t >= 1 { over += 1 }
+      let u = min(t, 1)
+      rgb[3 * i] = UInt8(min(255, 3 * u * 255))
+      rgb[3 * i + 1] = UInt8(max(0, min(255, (3 * u - 1) * 255)))
+      rgb[3 * i + 2] = UInt8(max(0, min(255, (3 * u - 2) * 255)))
+    }
+    return (rgb, worst, over)
   }
 
   /// Per node (x, graph order): log10(max-abs / tolerance) for each runtime; above 0 fails.

@@ -1,6 +1,7 @@
 // moe bench: ms per image (median after warm-up), GFLOP/s and peak activation memory of the native runtime.
 import ArgumentParser
 import Foundation
+import MoeFormats
 import MoeIR
 import MoeRuntime
 import MoeSite
@@ -8,7 +9,7 @@ import MoeSite
 struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Measure inference speed and memory.")
 
-  @Argument(help: "Model file.")
+  @Argument(help: ArgumentHelp("Model: \(ModelFile.inputFormatsHelp)."))
   var modelPath: String
 
   // `.unconditional`: `--batch -3` reaches validate() (a clear error) instead of reading as a missing value.

@@ -8,7 +8,7 @@ import MoeQuant
 struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Convert a checkpoint to another format (by the output's extension).")
 
-  @Argument(help: "Input model: Chainer .npz / .h5, .safetensors (PyTorch names), .onnx, IR text .moeir, or a .moe bundle.")
+  @Argument(help: ArgumentHelp("Input model: \(ModelFile.inputFormatsHelp)."))
   var input: String
 
   @Option(name: .shortAndLong, help: "Output: .moe (browser bundle), .moeir (IR text; weights beside it as NAME.weights.npz), .onnx, .npz or .h5 (Chainer layout), .safetensors (PyTorch state_dict), .py (PyTorch nn.Module source + NAME.safetensors beside it).")
@@ -18,7 +18,7 @@ struct Convert: ParsableCommand {
 
   @OptionGroup var optimization: OptimizeOptions
 
-  @Option(help: "Weight encoding: none, f16, int8, int4-g32, palette16[-pc], palette256, eightbit, auto for a .moe bundle; none or int8 (DequantizeLinear, per output channel) for .onnx. Default: keep the input's encodings (a quantized .moe, an int8 .onnx), else float32.")
+  @Option(help: ArgumentHelp("\(quantizeNamesHelp) for a .moe bundle; none or int8 (DequantizeLinear, per output channel) for .onnx. Default: keep the input's encodings (a quantized .moe, an int8 .onnx), else float32."))
   var quantize: String?
 
   @Option(name: .customLong("target-psnr"), help: "With --quantize auto: the output PSNR (dB) to keep against the float model (default 30).")
@@ -37,6 +37,7 @@ struct Convert: ParsableCommand {
   var opset: Int = 17
 
   func validate() throws {
+    try checkQuantizeName(quantize)
     if targetPSNR != nil && quantize != "auto" {
       throw ValidationError("--target-psnr applies only with --quantize auto (got \(quantize.map { "--quantize \($0)" } ?? "no --quantize"))")
     }

@@ -20,7 +20,7 @@ struct Evaluate: ParsableCommand {
       features of generated and dataset images (a tagger-feature Fréchet distance — not FID).
       """)
 
-  @Argument(help: "Generator model file (a MakeGirls-style generator whose metadata holds its tag vocabulary).") var generator: String
+  @Argument(help: ArgumentHelp("Generator model (\(ModelFile.inputFormatsHelp)): a MakeGirls-style generator whose metadata holds its tag vocabulary.")) var generator: String
   @Option(help: "Tagger checkpoint (tagger-cnn NPZ).") var tagger: String
   @Option(help: "Images to generate.") var count: Int = 512
   @Option(help: "Dataset for the Fréchet distance (the first --count images are used).") var data: String?

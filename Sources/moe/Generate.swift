@@ -13,7 +13,7 @@ struct Generate: ParsableCommand {
     case none, fixedNoise = "fixed-noise", fixedTags = "fixed-tags", interpolate
   }
 
-  @Argument(help: "Generator model file.")
+  @Argument(help: ArgumentHelp("Generator model: \(ModelFile.inputFormatsHelp)."))
   var modelPath: String
 
   @Option(help: "Comma-separated tag names of the model's vocabulary to switch on (at most one per one-of group).")

@@ -9,7 +9,7 @@ import MoeQuant
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show a checkpoint's keys and the architecture inferred from them.")
 
-  @Argument(help: "A Chainer .npz / .h5, a .safetensors, an IR text .moeir, a .moe bundle, an .onnx model, or a .npy.")
+  @Argument(help: ArgumentHelp("A model (\(ModelFile.inputFormatsHelp)) or a .npy array."))
   var file: String
 
   @OptionGroup var model: ModelOptions

@@ -28,3 +28,14 @@ func checkOutputFolder(_ path: String, option: String) throws {
     throw ValidationError("\(option) \(path): folder '\(folder.path)' is not writable")
   }
 }
+
+/// The `--quantize` help of convert and report: every name the scheme parser reads (`QuantizationPlan.uniformNameList`).
+let quantizeNamesHelp = "Weight encoding: \(QuantizationPlan.uniformNameList)"
+
+/// Refuses a `--quantize` value no scheme has, before the model is read; the error lists every accepted name.
+func checkQuantizeName(_ name: String?) throws {
+  guard let name, name != "auto" else { return }
+  do { _ = try QuantizationPlan.uniform(name, for: Graph(name: "")) } catch let e as QuantError {
+    throw ValidationError("--quantize \(name): \(e)")
+  }
+}

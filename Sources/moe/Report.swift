@@ -8,10 +8,10 @@ import MoeQuant
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Size and fidelity of a model under a weight encoding, per layer.")
 
-  @Argument(help: "Model: a checkpoint (.npz/.h5), IR text (.moeir).")
+  @Argument(help: ArgumentHelp("Model: \(ModelFile.inputFormatsHelp)."))
   var modelPath: String
 
-  @Option(help: "Encoding: none, f16, int8, int4-g32, palette16-pc, eightbit, … or auto (the default, unless --plan is given alone).")
+  @Option(help: ArgumentHelp("\(quantizeNamesHelp) (default auto, unless --plan is given alone)."))
   var quantize: String?
 
   @Option(help: "A quantization plan (JSON, per-weight scheme): with --quantize auto, where the chosen plan is saved; without --quantize, the plan to report on (as saved by convert or report).")
@@ -44,6 +44,7 @@ struct Report: ParsableCommand {
   static let sweepSchemes = ["f16", "int8", "int4-g64", "int4-g32", "palette16-pc", "palette8-pc", "palette4-pc", "eightbit"]
 
   func validate() throws {
+    try checkQuantizeName(quantize)
     if targetPSNR != nil && !isAuto {
       throw ValidationError("--target-psnr applies only with --quantize auto (got \(quantize.map { "--quantize \($0)" } ?? "--plan \(plan ?? "")"))")
     }
@@ -95,6 +96,11 @@ struct Report: ParsableCommand {
                                        deflate: deflate, options: options, passes: passes, schemes: points,
                                        bundleBytes: summary.fileBytes, bundleGzipBytes: gz)
     print(json ? try report.json() : report.text(verbose: verbose) + "\n" + (try planSizeLine(plan, m.graph)))
-    if let html { try AtomicFile.write(Data(report.html.utf8), to: URL(fileURLWithPath: html)) }
+    if let html {
+      let page = report.html(imageURI: { chw, side in
+        "data:image/png;base64," + PNG.encode(rgb: PNG.rgb(fromCHW: chw, side: side), width: side, height: side).base64EncodedString()
+      })
+      try AtomicFile.write(Data(page.utf8), to: URL(fileURLWithPath: html))
+    }
   }
 }

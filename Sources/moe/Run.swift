@@ -10,7 +10,7 @@ import MoeSite
 struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Run a model on float32 .npy inputs.")
 
-  @Argument(help: "Model: Chainer .npz (with --arch or inferred) or IR text .moeir.")
+  @Argument(help: ArgumentHelp("Model: \(ModelFile.inputFormatsHelp)."))
   var modelPath: String
 
   @Option(name: .customLong("input"), help: "X.npy for a single-input model, or NAME=X.npy (repeatable).")

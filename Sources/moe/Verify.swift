@@ -12,13 +12,13 @@ struct Verify: AsyncParsableCommand {
     discussion: """
       Runtimes: native (Swift + OpenBLAS), wasm (moe.js + kernels.wasm in node), browser (the same in headless \
       Chromium), chainer (real Chainer on the checkpoint; Chainer .npz/.h5 of a zoo architecture only), onnxruntime \
-      (ONNX Runtime on MoeKit's ONNX export), torch (PyTorch eval() on the generated model.py + .safetensors). Each output of each runtime is compared with the reference runtime's \
+      (ONNX Runtime on the given .onnx file itself, else on MoeKit's ONNX export), torch (PyTorch eval() on the generated model.py + .safetensors). Each output of each runtime is compared with the reference runtime's \
       (default: chainer when it runs, else the first); it passes when |a − b| ≤ atol + rtol·|ref| everywhere. \
       --layerwise also compares every intermediate value in native, wasm, onnxruntime and torch and names the first node \
       whose output diverges (atol scaled by max(1, max|ref|) there).
       """)
 
-  @Argument(help: "Model: Chainer .npz/.h5, .safetensors, .onnx, .moeir or a .moe bundle.")
+  @Argument(help: ArgumentHelp("Model: \(ModelFile.inputFormatsHelp)."))
   var modelPath: String
 
   @Option(help: "Comma-separated runtimes (default: native,wasm,browser,chainer,onnxruntime; chainer only for Chainer checkpoints; torch on request).")
@@ -112,6 +112,7 @@ struct Verify: AsyncParsableCommand {
                                 layerwise: layerwise, perturbations: perturbations, threads: threads)
     var verifier = CrossRuntimeVerifier(graph: g, bundle: ext == "moe" ? url : nil, chainer: chainer, options: options)
     verifier.importedGraph = imported.graph
+    if ext == "onnx" { verifier.onnxFile = url.standardizedFileURL }
     verifier.progress = { printErr($0) }
     let feeds = inputFiles.isEmpty ? sampleInputs(for: g, batch: count, seed: seed) : try readInputs(inputFiles, for: g, modelPath: modelPath, allowNonFinite: inputOptions.allowNonFinite)
     let report: VerifyReport

@@ -45,7 +45,7 @@ struct ExportSite: ParsableCommand {
       holds exactly a site export-site wrote; --force replaces any folder.
       """)
 
-  @Argument(help: "A .moe bundle, or a checkpoint / IR converted to a float32 bundle.")
+  @Argument(help: ArgumentHelp("Model: \(ModelFile.inputFormatsHelp); anything but a .moe is converted to a float32 bundle."))
   var modelPath: String
 
   @Option(name: .shortAndLong, help: "Output folder.")
@@ -120,7 +120,7 @@ struct Serve: AsyncParsableCommand {
       stop it and remove the temporary site of a served model.
       """)
 
-  @Argument(help: "A folder written by export-site, or a model file.")
+  @Argument(help: ArgumentHelp("A folder written by export-site, or a model (\(ModelFile.inputFormatsHelp))."))
   var target: String
 
   @Option(help: "Port (0: any free port).")

@@ -43,4 +43,34 @@ final class VerifyReportTests: XCTestCase {
     let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
     XCTAssertEqual(json?["passed"] as? Bool, false)
   }
+
+  /// Heat maps are scaled to the tolerance atol + rtol·|ref|: exactly the tolerance is the top colour (white) even when
+  /// another pixel differs 10× more, a tenth of it is not; the page writes the scale beside the maps.
+  func testHeatMapIsScaledToTheTolerance() throws {
+    let side = 2, plane = side * side
+    let atol = 0.25, rtol = 0.5
+    var ref = [Float](repeating: 0.5, count: 3 * plane)
+    ref[2 * plane + 2] = 0  // pixel 2, channel 2: the tolerance is atol alone
+    var img = ref
+    // Pixel 0: exactly the tolerance (0.25 + 0.5·0.5 = 0.5) in channel 1; pixel 1: a tenth of it; pixel 2: 10× atol
+    // (what a max-difference scale would make white instead); pixel 3: equal.
+    img[1 * plane + 0] = 0.5 + 0.5
+    img[0 * plane + 1] = 0.5 + 0.05
+    img[2 * plane + 2] = 2.5
+    let map = VerifyReport.toleranceHeatMap(ref, img, side: side, atol: atol, rtol: rtol)
+    func pixel(_ i: Int) -> [UInt8] { Array(map.rgb[(3 * i)..<(3 * i + 3)]) }
+    XCTAssertEqual(pixel(0), [255, 255, 255], "a difference of exactly the tolerance is the top colour")
+    XCTAssertNotEqual(pixel(1), [255, 255, 255], "a tenth of the tolerance is not the top colour")
+    XCTAssertLessThan(Int(pixel(1)[0]), 255, "a tenth of the tolerance is low on the scale: \(pixel(1))")
+    XCTAssertEqual(pixel(2), [255, 255, 255], "over the tolerance stays the top colour")
+    XCTAssertEqual(pixel(3), [0, 0, 0])
+    XCTAssertEqual(map.overTolerance, 2)
+    XCTAssertEqual(map.worst, 2.5 / 0.25, accuracy: 1e-9)
+    // The page says what white means, with the tolerance's terms.
+    var report = VerifyReport(model: "m", reference: "native", atol: atol, rtol: rtol, inputs: [.init(name: "z", shape: [1, 4])])
+    report.images = [VerifyImages(output: "y", side: side, images: [("native", ref), ("wasm", img)])]
+    let html = report.html()
+    XCTAssertTrue(html.contains("white = the tolerance atol + rtol·|ref| (atol 0.25, rtol 0.5) or more"), html)
+    XCTAssertTrue(html.contains("largest: 10× tolerance") && html.contains("2 pixel(s) at or over tolerance"), html)
+  }
 }
