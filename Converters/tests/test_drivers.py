@@ -20,8 +20,8 @@ RUN_ORT = os.path.join(CONVERTERS, "onnx", "run_onnxruntime.py")
 def description(summary):
     """The model description MoeKit prints (and passes to run_chainer.py) for a fixture's architecture."""
     h = summary["hyper"]
-    if summary["arch"] == "acgan-discriminator":
-        return "acgan-discriminator widths=%s S=%d tags=%d" % (",".join(map(str, h["widths"])), h["size"], h["tags"])
+    if "widths" in h:  # acgan-discriminator, tagger-cnn
+        return "%s widths=%s S=%d tags=%d" % (summary["arch"], ",".join(map(str, h["widths"])), h["size"], h["tags"])
     return summary["arch"] + "".join(" %s=%s" % (k, v) for k, v in h.items())
 
 
@@ -44,7 +44,7 @@ def test_run_chainer_reproduces_fixture(tmp_path, arch, fmt):
     for item, want in zip(manifest["outputs"], batch_arrays(s, entry, "outputs")):
         np.testing.assert_allclose(np.load(out / item["file"]), want, rtol=0, atol=BATCHING_ATOL)
     # Fault injection changes the output; an unknown parameter is one line naming it.
-    first = {"srresnet-generator": "out/W", "acgan-discriminator": "adv/W", "dcgan-generator": "d4/W"}[arch]
+    first = {"srresnet-generator": "out/W", "acgan-discriminator": "adv/W", "dcgan-generator": "d4/W", "tagger-cnn": "fc/W"}[arch]
     p = run(RUN_CHAINER, "--checkpoint", os.path.join(s["dir"], s["checkpoint"]), "--model", description(s), "--prefix", s["prefix"],
             "--out", tmp_path / "bad", "--perturb", first + "=0.5", *inputs)
     assert p.returncode == 0, p.stderr
