@@ -1,4 +1,4 @@
-"""Export small random-init PyTorch image models to ONNX (opset 17, dynamic batch) as MoeKit's PyTorch fixtures.
+"""Export small random-init PyTorch image models to ONNX (dynamic batch axis) as MoeKit's PyTorch fixtures.
 
 Usage: Converters/py Converters/torch/export_zoo.py --out DIR [--only NAME ...] [--dynamo NAME ...] [--external NAME ...]
                                                    [--dynamo-external NAME ...]
