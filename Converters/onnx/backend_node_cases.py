@@ -43,7 +43,7 @@ MODULES = {
     # The newer op set.
     "Div": "div", "Pow": "pow", "Max": "max", "Min": "min", "Sum": "sum", "Mean": "mean", "Sqrt": "sqrt", "Exp": "exp",
     "Log": "log", "Neg": "neg", "Abs": "abs", "Reciprocal": "reciprocal", "Sign": "sign", "Erf": "erf", "Greater": "greater",
-    "Less": "less", "Equal": "equal", "Where": "where", "Cast": "cast", "Clip": "clip", "PRelu": "prelu",
+    "Less": "less", "Equal": "equal", "Where": "where", "Cast": "cast", "CastLike": "castlike", "Clip": "clip", "PRelu": "prelu",
     "Softmax": "softmax", "LogSoftmax": "logsoftmax", "InstanceNormalization": "instance_normalization", "LRN": "lrn",
     "Dropout": "dropout", "Shape": "shape", "Expand": "expand", "Pad": "pad", "MaxPool": "maxpool",
     "AveragePool": "averagepool", "GlobalAveragePool": "globalaveragepool", "GlobalMaxPool": "globalmaxpool",

@@ -1,14 +1,17 @@
-"""Export small random-init PyTorch image models to ONNX (opset 17, dynamic batch) as MoeKit's PyTorch fixtures.
+"""Export small random-init PyTorch image models to ONNX (dynamic batch axis) as MoeKit's PyTorch fixtures.
 
 Usage: Converters/py Converters/torch/export_zoo.py --out DIR [--only NAME ...] [--dynamo NAME ...] [--external NAME ...]
+                                                   [--dynamo-external NAME ...]
 
 Each family of issue 12's acceptance line 1 at a small width (files of a few KB to a few tens of KB): the weights
 are seeded random and every BatchNorm gets random running statistics and affine parameters, so BN matters.
-Writes NAME.onnx (TorchScript exporter, `dynamo=False`) for every family (or those of --only); NAME.dynamo.onnx
-for the --dynamo families (torch.export-based exporter, PyTorch 2.x's default; needs onnxscript); for the
---external families NAME.external.onnx + NAME.external.onnx.data (the TorchScript export re-saved by onnx with every
-initializer in the data file), or, for a family also in --dynamo, instead of NAME.dynamo.onnx,
-NAME.dynamo.external.onnx + .data (the dynamo exporter's own `external_data=True`). Prints one line per file written.
+Writes NAME.onnx (TorchScript exporter, `dynamo=False`, opset 17) for every family (or those of --only);
+NAME.dynamo.onnx for the --dynamo families (torch.export-based exporter, PyTorch 2.x's default, asked for opset 17;
+needs onnxscript); for the --external families NAME.external.onnx + NAME.external.onnx.data (the TorchScript export
+re-saved by onnx with every initializer in the data file); for the --dynamo-external families
+NAME.dynamo.external.onnx + NAME.dynamo.external.onnx.data exactly as the default exporter writes them with its
+defaults (`torch.onnx.export(m, (x,), path, dynamo=True, external_data=True)`: its default opset, its graph
+optimizations, the initializers in the data file). Prints one line per file written.
 """
 import argparse
 import os
@@ -325,13 +328,17 @@ def build(name, seed=0):
 def export(name, path, dynamo=False, external=False):
     m, shape = build(name)
     x = torch.randn(2, *shape)
-    kwargs = dict(input_names=["x"], output_names=["y"], opset_version=17)
+    kwargs = dict(input_names=["x"], output_names=["y"])
     if dynamo:
+        # dynamic_shapes as a tuple matching the inputs, not a dict: a dict's keys must be forward()'s argument
+        # names, and the DCGAN's is `z` (keyed by "x", torch.export refuses it in step 1).
         batch = torch.export.Dim("batch", min=1, max=1024)
-        torch.onnx.export(m, (x,), path, dynamo=True, dynamic_shapes={"x": {0: batch}}, external_data=external,
-                          **kwargs)
+        opset = {} if external else dict(opset_version=17)  # dynamo+external: the exporter's default opset
+        torch.onnx.export(m, (x,), path, dynamo=True, dynamic_shapes=({0: batch},), external_data=external,
+                          **kwargs, **opset)
     else:
-        torch.onnx.export(m, (x,), path, dynamo=False, dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, **kwargs)
+        torch.onnx.export(m, (x,), path, dynamo=False, dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+                          opset_version=17, **kwargs)
         if external:
             import onnx
             model = onnx.load(path)
@@ -345,24 +352,26 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", nargs="*", default=None, help="families to export (default: all)")
     ap.add_argument("--dynamo", nargs="*", default=[], help="families also exported with the dynamo exporter")
-    ap.add_argument("--external", nargs="*", default=[], help="families also exported with external data")
+    ap.add_argument("--external", nargs="*", default=[], help="families also exported and re-saved with external data")
+    ap.add_argument("--dynamo-external", nargs="*", default=[],
+                    help="families also exported by the dynamo exporter with its defaults and external data")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for name in a.only or ZOO:
         export(name, os.path.join(a.out, f"{name}.onnx"))
-    for name in a.dynamo:
+    jobs = [(n, ".dynamo", True, False) for n in a.dynamo] + [(n, ".external", False, True) for n in a.external]
+    jobs += [(n, ".dynamo.external", True, True) for n in a.dynamo_external]
+    failed = 0
+    for name, suffix, dynamo, external in jobs:
         try:
-            if name in a.external:
-                export(name, os.path.join(a.out, f"{name}.dynamo.external.onnx"), dynamo=True, external=True)
-            else:
-                export(name, os.path.join(a.out, f"{name}.dynamo.onnx"), dynamo=True)
-        except Exception as e:  # noqa: BLE001 — report and go on: the dynamo exporter is optional
-            print(f"{name}: dynamo export failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+            export(name, os.path.join(a.out, f"{name}{suffix}.onnx"), dynamo=dynamo, external=external)
+        except Exception as e:  # noqa: BLE001 — report every family, then fail
+            failed += 1
+            print(f"{name}{suffix}: export failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                   file=sys.stderr)
-    for name in (n for n in a.external if n not in a.dynamo):
-        export(name, os.path.join(a.out, f"{name}.external.onnx"), external=True)
     print(f"torch {torch.__version__}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,7 +8,7 @@ extension ONNXImporter {
   static let newerOps: Set<String> = Set(ONNXOpNames.unaryByONNX.keys)
     .union(ONNXOpNames.binaryByONNX.keys).union(ONNXOpNames.reduceByONNX.keys)
     .union([
-      "Sum", "Mean", "Where", "Cast", "Clip", "PRelu", "Softmax", "LogSoftmax", "InstanceNormalization", "LRN",
+      "Sum", "Mean", "Where", "Cast", "CastLike", "Clip", "PRelu", "Softmax", "LogSoftmax", "InstanceNormalization", "LRN",
       "Dropout", "Shape", "Expand", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Resize",
       "Upsample", "SpaceToDepth",
     ]).union(compositeOps)
@@ -45,6 +45,7 @@ extension ONNXImporter.Reader {
         throw refuse(n, "Cast to \(ONNXImporter.typeName(to)) is not supported (the IR has f32, f16, f64, i64, i32, i8, u8, bool)")
       }
       try emit(n, .cast(d), floatInputs(n).prefix(1).map { $0 })
+    case "CastLike": try castLike(n)
     case "Clip":
       let lowest = -Float.greatestFiniteMagnitude, highest = Float.greatestFiniteMagnitude
       let lo = opset < 11 ? float(n, "min", lowest) : try staticFloat(n, 1, "min") ?? lowest
@@ -172,6 +173,21 @@ extension ONNXImporter.Reader {
     }
     let y = try emit(n, op(1), [flat], output: n.outputs[0] + "/2d_softmax")
     try emit(n, .reshape(shape: back), [y])
+  }
+
+  /// CastLike (opset 15; what torch.export writes for scalar constants, `optimize=False`): Cast to the element type
+  /// of the second input. An int64 target (a shape value) keeps the first input's int64 value for shape folding.
+  mutating func castLike(_ n: ONNXImporter.ONode) throws {
+    guard n.inputs.count == 2, n.inputs.allSatisfy({ !$0.isEmpty }) else { throw err(n, "expects 2 inputs (input, target_type)") }
+    let like = n.inputs[1]
+    if ints[like] != nil || symbolic[like] != nil || shapeSources[like] != nil {
+      guard let v = symValue(n.inputs[0]) else {
+        throw refuse(n, "CastLike of the tensor '\(n.inputs[0])' to int64 is not supported (int64 only as shape values)")
+      }
+      setSymValue(n.outputs[0], v)
+      return
+    }
+    try emit(n, .cast(dtypes[like] ?? .float32), [floatInputs(n)[0]])
   }
 
   /// LRN across channels: x / (bias + alpha/size · Σ x² over the window)^beta, written as square → average

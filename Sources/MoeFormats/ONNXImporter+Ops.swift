@@ -189,22 +189,28 @@ extension ONNXImporter.Reader {
       if let v = ints[ins[0]] { ints[n.outputs[0]] = v; return }
       try emit(n, .identity, ins)
     case "Reshape":
-      let s: [Int]
+      // The IR's 0 copies the input's extent: a 0 written in the ONNX target (literal) means that too unless allowzero
+      // is set; a 0 the importer puts for a symbolic dimension kept in place is always such a copy.
+      let s: [Int], literalZero: Bool
       if opset < 5 {
         guard let a = intList(n, "shape") else { throw err(n, "missing shape attribute") }
         s = a
+        literalZero = a.contains(0)
       } else if let t = symbolic[n.inputs[1]] {
         s = try symbolicReshapeTarget(n, t)
+        literalZero = t.values.contains(.const(0))
       } else if let like = shapeSources[n.inputs[1]], let target = shapes[like], let from = shapes[ins[0]] {
         guard let v = reshapeDims(target, from: from) else {
           throw refuse(n, "reshape to the shape of '\(like)' \(target) needs at most one symbolic dimension that moves")
         }
         s = v
+        literalZero = target.dims.contains { $0.value == 0 }
       } else {
         guard let v = try staticInts(n, 1, "shape") else { throw err(n, "missing shape input") }
         s = v
+        literalZero = v.contains(0)
       }
-      if int(n, "allowzero", 0) != 0 && s.contains(0) { throw refuse(n, "allowzero=1 with a 0 in the shape is not supported") }
+      if int(n, "allowzero", 0) != 0 && literalZero { throw refuse(n, "allowzero=1 with a 0 in the shape is not supported") }
       try emit(n, .reshape(shape: s), [ins[0]])
     case "Flatten": try emit(n, .flatten(axis: int(n, "axis", 1)), ins)
     case "Transpose":

@@ -1,4 +1,4 @@
-// ONNXImporter+ShapeFolding: int64 shape arithmetic (Shape, Gather, Concat, Unsqueeze, Div, …, If on a known
+// ONNXImporter+ShapeFolding: int64 shape arithmetic (Shape, Gather, Concat, Unsqueeze, Div, Expand, …, If on a known
 // condition) evaluated at import time, symbolic dimensions carried as c·symbol + d, so PyTorch's view/flatten and
 // dynamic-axis subgraphs fold into static Reshape targets.
 import CONNX
@@ -37,7 +37,7 @@ extension ONNXImporter.Reader {
     let foldable: Set<String> = [
       "Gather", "ConstantOfShape", "Range", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast", "Identity", "Reshape",
       "Transpose", "Add", "Sub", "Mul", "Div", "Mod", "Equal", "Less", "Greater", "Max", "Min", "And", "Or", "Not",
-      "Neg", "Abs", "Where", "Shape", "If", "Size",
+      "Neg", "Abs", "Where", "Shape", "If", "Size", "Expand",
     ]
     guard foldable.contains(n.opType) else { return false }
     if n.opType == "Shape" { return try foldShape(n) }
@@ -146,6 +146,19 @@ extension ONNXImporter.Reader {
         acc = v
       }
       return acc
+    case "Expand":
+      // torch.export's `expand` of a shape value (optimize=False): a constant target shape, broadcast as numpy does.
+      guard xs.count == 2, let target = xs[1].constants else { throw unfoldable("Expand to a symbolic shape") }
+      var count = 1
+      for d in target {
+        guard d >= 0, case let (c, o) = count.multipliedReportingOverflow(by: d), !o, c <= 1 << 20 else {
+          throw err(n, "Expand target \(target) is invalid or too large")
+        }
+        count = c
+      }
+      let zeros = SymTensor(shape: target, values: [SymInt](repeating: .const(0), count: count))
+      guard let out = SymTensor.broadcast([x, zeros], { $0[0] }) else { throw err(n, "cannot broadcast \(x.shape) to \(target)") }
+      return out
     case "Where":
       guard xs.count == 3 else { throw err(n, "expects 3 inputs") }
       guard let out = SymTensor.broadcast(xs, { a in a[0].constant.map { $0 != 0 ? a[1] : a[2] } }) else { throw unfoldable("Where") }
