@@ -28,6 +28,7 @@ enum HDF5Library {
   ///   (shorter than its superblock says) or `.corruptHDF5`, all naming the file.
   static func withFile<T>(_ url: URL, _ body: (Int64) throws -> T) throws -> T {
     try checkSignature(url)
+    try HDF5Isolation.check(url)
     return try locked {
       let file = moe_h5_open(url.path)
       guard file >= 0 else {

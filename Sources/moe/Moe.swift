@@ -1,5 +1,6 @@
 // moe: the MoeKit command line (one subcommand per file; the work happens in the libraries).
 import ArgumentParser
+import MoeFormats
 
 @main
 struct Moe: AsyncParsableCommand {
@@ -12,6 +13,10 @@ struct Moe: AsyncParsableCommand {
   /// ArgumentParser's entry point, after refusing `moe help TOPIC` for an unknown TOPIC (it would print the
   /// general help and exit 0, so a typo looked like success).
   static func main() async {
+    // A probe child reads one HDF5 file and exits; the tool itself lets a child parse each HDF5 file first, so that a
+    // crash inside libhdf5 on a malformed file is reported as an error (HDF5Isolation).
+    HDF5Isolation.runProbeIfRequested()
+    HDF5Isolation.current = .childProcess(executable: "/proc/self/exe")
     do {
       let arguments = Array(CommandLine.arguments.dropFirst())
       try checkHelpTopic(arguments)
