@@ -2,12 +2,14 @@
 """K Adam steps of a tagger-cnn checkpoint on one batch in Chainer 7.8.1, written for compare_snapshots.py.
 
     python tagger_step.py MODEL.npz --widths 8,16 --size 64 --tags T --x X.npy --t T.npy [--steps K] --out OUT.npz
+        [--model-out TRAINED.npz]
 
 X.npy: images (N, 3, S, S) in [-1, 1]; T.npy: tags (N, T) in {0, 1}. Each step: logits = model(x) (features unused),
 loss = F.sigmoid_cross_entropy(logits, t) (the mean over N×T of softplus(s) − s·t), then
 chainer.optimizers.Adam(alpha 1e-3, beta1 0.9, beta2 0.999, eps 1e-8) — ``moe train-tagger``'s settings.
 OUT.npz: ``model/KEY`` (the parameters after K steps, Chainer keys), ``optimizer/KEY/m`` and ``optimizer/KEY/v``
 (Adam's moments: 0.1·g and 0.001·g² after one step, so they check the gradients themselves) and ``loss/k``.
+``--model-out`` also saves the trained model alone (``chainer.serializers.save_npz``), as ``moe train-tagger -o`` does.
 """
 
 import argparse
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--t", required=True)
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--model-out")
     ap.add_argument("--alpha", type=float, default=1e-3)
     ap.add_argument("--beta1", type=float, default=0.9)
     ap.add_argument("--beta2", type=float, default=0.999)
@@ -59,6 +62,8 @@ def main():
         state = p.update_rule.state
         out["optimizer/%s/m" % key], out["optimizer/%s/v" % key] = state["m"], state["v"]
     np.savez(args.out, **out)
+    if args.model_out:
+        chainer.serializers.save_npz(args.model_out, model)
 
 
 if __name__ == "__main__":
