@@ -135,8 +135,10 @@ final class ChainerStepParityTests: XCTestCase {
     XCTAssertTrue(noisy.isEmpty, "zero-gradient biases beyond 2·alpha: \(noisy)", file: file, line: line)
   }
 
+  /// The SRResNet generator with the ACGAN discriminator, at two hyper-parameter sets of each.
   func testOneMoeTrainStepEqualsPyTorch() throws {
     try assertOneMoeTrainStepEqualsPyTorch(genType: "srresnet-generator", genArch: "8,1,1,162", disWidths: "8,16")
+    try assertOneMoeTrainStepEqualsPyTorch(genType: "srresnet-generator", genArch: "4,2,2,140", disWidths: "4,8,16", tags: 12)
   }
 
   /// The DCGAN generator (64² images) with the ACGAN discriminator, at two hyper-parameter sets of each.
