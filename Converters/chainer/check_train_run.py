@@ -2,7 +2,7 @@
 # into a real Trainer (load_npz, strict), and runs the generator on given inputs.
 """    python check_train_run.py RUN K --z Z.npy --out OUT.npy
 
-Reads RUN/config.json for the architecture. Writes Chainer's generator output (test mode: BN running averages)
+Reads RUN/config.json for the architectures (srresnet-generator or dcgan-generator, acgan-discriminator). Writes Chainer's generator output (test mode: BN running averages)
 on Z.npy, and prints one JSON line with the key counts loaded.
 """
 
@@ -37,15 +37,21 @@ def main():
     data = np.load(config["data"])
     tags = data["tags"].shape[1]
     g, d = spec(config["generator"]), spec(config["discriminator"])
-    U = int(g.get("U", int(np.log2(size // 16))))
-    gen = moe_zoo.SRResNetGenerator(C=int(g.get("C", 64)), B=int(g.get("B", 16)), U=U, n=128 + tags)
+
+    def make_generator():
+        if config["generator"].split(":", 1)[0] == "dcgan-generator":
+            return moe_zoo.DCGANGenerator(C=int(g.get("C", 64)), n=128 + tags)
+        U = int(g.get("U", int(np.log2(size // 16))))
+        return moe_zoo.SRResNetGenerator(C=int(g.get("C", 64)), B=int(g.get("B", 16)), U=U, n=128 + tags)
+
+    gen = make_generator()
     widths = [int(w) for w in d["widths"].split(".")] if "widths" in d else [32 << k for k in range(int(np.log2(size)) - 2)]
     dis = moe_zoo.ACGANDiscriminator(widths=tuple(widths), size=size, tags=tags)
     chainer.serializers.load_npz(os.path.join(args.run, "gen_iter_%d.npz" % args.k), gen)
     # The trainer snapshot into a real Trainer of the same updater: every key must be present (strict load).
     ns = argparse.Namespace(alpha=config["alpha"], beta1=config["beta1"], beta2=config["beta2"], lambda_adv=float(tags),
                             lambda_gp=config["lambdaGradientPenalty"], out=os.path.join(args.run, "chainer-check"))
-    gen2 = moe_zoo.SRResNetGenerator(C=gen.C, B=gen.B, U=gen.U, n=gen.n)
+    gen2 = make_generator()
     gen2(np.zeros((2, gen.n), np.float32))
     dis(np.zeros((2, 3, size, size), np.float32))
     trainer = dragan_reference.make_trainer(gen2, dis, ns)

@@ -2,8 +2,10 @@
 """Writes G.npz and D.npz (Chainer's default initializers), batches.npz (K iterations of data and randomness)
 and reference.npz (dragan_reference.py's trainer snapshot after K iterations).
 
-    python dragan_fixture.py OUT_DIR [--gen-arch C,B,U,n] [--dis-widths 16,32] [--tags T] [--batch N] [--iterations K]
-        [--gradients] [--float64] [--inputs-only]
+    python dragan_fixture.py OUT_DIR [--gen-type srresnet-generator|dcgan-generator] [--gen-arch C,B,U,n | C,n]
+        [--dis-widths 16,32] [--tags T] [--batch N] [--iterations K] [--gradients] [--float64] [--inputs-only]
+
+The images are 16·2^U square for srresnet-generator, 64 square for dcgan-generator.
 """
 
 import argparse
@@ -16,12 +18,14 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chainer  # noqa: E402
 import moe_zoo  # noqa: E402
+from dragan_reference import build_generator  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
-    ap.add_argument("--gen-arch", default="16,2,1,162")
+    ap.add_argument("--gen-type", default="srresnet-generator", choices=("srresnet-generator", "dcgan-generator"))
+    ap.add_argument("--gen-arch", default="16,2,1,162", help="C,B,U,n (srresnet-generator) or C,n (dcgan-generator)")
     ap.add_argument("--dis-widths", default="16,32")
     ap.add_argument("--tags", type=int, default=34)
     ap.add_argument("--batch", type=int, default=4)
@@ -34,10 +38,11 @@ def main():
                     "dragan_reference.py itself, e.g. with --pieces)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    C, B, U, n = (int(v) for v in args.gen_arch.split(","))
-    size = 16 * 2 ** U
     np.random.seed(args.seed)
-    gen = moe_zoo.SRResNetGenerator(C=C, B=B, U=U, n=n)
+    gen = build_generator(args.gen_type, args.gen_arch)
+    size, n = gen.output_size, gen.n
+    if n != 128 + args.tags:
+        raise SystemExit("--gen-arch %s: the input length n must be 128 noise values + --tags %d = %d" % (args.gen_arch, args.tags, 128 + args.tags))
     dis = moe_zoo.ACGANDiscriminator(widths=tuple(int(v) for v in args.dis_widths.split(",")), size=size, tags=args.tags)
     chainer.serializers.save_npz(os.path.join(args.out, "G.npz"), gen)
     chainer.serializers.save_npz(os.path.join(args.out, "D.npz"), dis)
@@ -61,7 +66,7 @@ def main():
                     "--iterations", str(args.iterations), "--out", os.path.join(args.out, "reference.npz"),
                     *(["--gradients", os.path.join(args.out, "gradients.npz")] if args.gradients else []),
                     *(["--float64"] if args.float64 else []),
-                    "--gen-arch", args.gen_arch, "--dis-widths", args.dis_widths, "--size", str(size), "--tags", str(T),
+                    "--gen-type", args.gen_type, "--gen-arch", args.gen_arch, "--dis-widths", args.dis_widths, "--size", str(size), "--tags", str(T),
                     "--lambda-adv", str(float(T))], check=True)
 
 

@@ -3,7 +3,8 @@
 
     python dragan_reference.py --gen G.npz --dis D.npz --batches B.npz [--iterations K] --out OUT.npz
         [--lambda-adv 34] [--lambda-gp 0.5] [--alpha 2e-4] [--beta1 0.5] [--beta2 0.999]
-        [--gen-arch C,B,U,n] [--dis-widths 16,32 --size S --tags T] [--layout LAYOUT.npz]
+        [--gen-type srresnet-generator|dcgan-generator] [--gen-arch C,B,U,n | C,n]
+        [--dis-widths 16,32 --size S --tags T] [--layout LAYOUT.npz]
         [--gradients GRADS.npz [--float64] [--pieces G_STEP.npz] [--dis-pieces D_STEP.npz] [--own-pieces OWN.npz]]
 
 B.npz holds, per iteration k: ``real_k`` (N,3,S,S) in [-1,1], ``tags_k`` (N,T) in {0,1}, ``zd_k`` and ``zg_k`` (N,n)
@@ -83,9 +84,21 @@ class DraganUpdater(training.StandardUpdater):
             "loss_g": float(loss_g.array), "adv_g": float(l_adv_g.array), "cls_g": float(l_cls_g.array)})
 
 
+def build_generator(gen_type, gen_arch):
+    """The generator ``--gen-type``/``--gen-arch`` name: srresnet-generator ``C,B,U,n`` or dcgan-generator ``C,n``."""
+    values = tuple(int(v) for v in gen_arch.split(","))
+    if gen_type == "dcgan-generator":
+        if len(values) != 2:
+            raise SystemExit("--gen-arch %s: dcgan-generator expects C,n" % gen_arch)
+        return moe_zoo.DCGANGenerator(C=values[0], n=values[1])
+    if len(values) != 4:
+        raise SystemExit("--gen-arch %s: srresnet-generator expects C,B,U,n" % gen_arch)
+    C, B, U, n = values
+    return moe_zoo.SRResNetGenerator(C=C, B=B, U=U, n=n)
+
+
 def build(args):
-    C, B, U, n = (int(v) for v in args.gen_arch.split(","))
-    gen = moe_zoo.SRResNetGenerator(C=C, B=B, U=U, n=n)
+    gen = build_generator(args.gen_type, args.gen_arch)
     widths = tuple(int(v) for v in args.dis_widths.split(","))
     dis = moe_zoo.ACGANDiscriminator(widths=widths, size=args.size, tags=args.tags)
     return gen, dis
@@ -168,7 +181,8 @@ def main():
     ap.add_argument("--dis-pieces", help="with --gradients: ∂L_D/∂θ_D on the linear pieces of this NPZ (the D loss's "
                     "ReLU/LeakyReLU inputs: G(z_d), D(real), D(fake), D(x_p))")
     ap.add_argument("--own-pieces", help="with --pieces/--dis-pieces: also write those gradients on Chainer's own pieces here")
-    ap.add_argument("--gen-arch", default="64,16,3,162")
+    ap.add_argument("--gen-type", default="srresnet-generator", choices=("srresnet-generator", "dcgan-generator"))
+    ap.add_argument("--gen-arch", default="64,16,3,162", help="C,B,U,n (srresnet-generator) or C,n (dcgan-generator)")
     ap.add_argument("--dis-widths", default="32,64,128,256,512")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--tags", type=int, default=34)

@@ -4,7 +4,7 @@
 
 batches.npz is Converters/chainer/dragan_fixture.py's (data and randomness per iteration). The step is train_ddp.py's
 (one process), so comparing ours.npz (parameters and BN statistics under Chainer's snapshot keys,
-``updater/model:gen/…``) with the fixture's reference.npz (compare_snapshots.py) checks that recipe against Chainer.
+``updater/model:gen/…``, and Adam's moments ``updater/optimizer:gen/…/m`` and ``…/v``) with the fixture's reference.npz (compare_snapshots.py) checks that recipe against Chainer.
 Prints one JSON line: ``noise``, the biases whose exact gradient is 0 (straight into a BatchNorm), for --noise.
 """
 import argparse
@@ -65,6 +65,13 @@ def main(argv=None):
             # num_batches_tracked counts forwards; Chainer's N counts only fine-tuning forwards (0 here): not comparable.
             if not name.endswith("num_batches_tracked"):
                 out["updater/model:%s/%s" % (role, chainer_key(module, name))] = value.detach().numpy()
+    # Adam's moments (Chainer's snapshot keys): after one step m = (1 − β1)·g, v = (1 − β2)·g², so they check the
+    # gradients themselves, which the first step's parameter change (≈ α·sign g) hardly shows.
+    for role, module, opt in (("gen", gen, opt_g), ("dis", dis, opt_d)):
+        for name, p in module.named_parameters():
+            state = opt.state[p]
+            for moment in ("m", "v"):
+                out["updater/optimizer:%s/%s/%s" % (role, chainer_key(module, name), moment)] = state[moment].numpy()
     np.savez(a.out, **out)
     noise = ["%s:%s" % (role, k) for role, module in (("gen", gen), ("dis", dis)) for k in cancelled_by_batch_norm(module)]
     print(json.dumps({"noise": noise}))

@@ -118,8 +118,10 @@ extension GradientBuilder {
       }
 
     case .leakyRelu(let alpha):
-      let neg = try add(.binary(.less), [x[0], constant(0, name: base + "/zero")], base + "/neg")
-      out[0] = try add(.select, [neg, try add(.mul, [g, constant(alpha, name: base + "/alpha")], base + "/ag"), g], base)
+      // Slope α at x ≤ 0, as Chainer (`gy[x <= 0] *= slope`) and PyTorch: an input exactly 0 (a zero bias on a
+      // constant image region) takes the negative side's slope.
+      let pos = try add(.binary(.greater), [x[0], constant(0, name: base + "/zero")], base + "/pos")
+      out[0] = try add(.select, [pos, g, try add(.mul, [g, constant(alpha, name: base + "/alpha")], base + "/ag")], base)
 
     case .clip(let lo, let hi):
       let one = constant(1, name: base + "/one")

@@ -2,7 +2,7 @@
 import MoeIR
 
 /// Hyper-parameters of the DCGAN generator (CONTRACTS.md §3).
-public struct DCGANGenerator: ZooModel, Hashable, Sendable {
+public struct DCGANGenerator: ZooGenerator, Hashable, Sendable {
   /// Channels of the 4×4 map after `fc` (halved by each of d1…d3).
   public var channels: Int
   /// Input length.
@@ -16,6 +16,8 @@ public struct DCGANGenerator: ZooModel, Hashable, Sendable {
     self.inputLength = inputLength
   }
 
+  /// Side of the output image: 4·2⁴ = 64 for every C.
+  public var outputSide: Int { 64 }
   public var description: String { "dcgan-generator C=\(channels) n=\(inputLength)" }
 
   public var parameters: [(key: String, shape: [Int])] {

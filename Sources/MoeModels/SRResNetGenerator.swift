@@ -3,7 +3,7 @@ import MoeIR
 import MoeQuant
 
 /// Hyper-parameters of the SRResNet-like generator (CONTRACTS.md §3).
-public struct SRResNetGenerator: ZooModel, Hashable, Sendable {
+public struct SRResNetGenerator: ZooGenerator, Hashable, Sendable {
   /// Channels.
   public var channels: Int
   /// Residual blocks.

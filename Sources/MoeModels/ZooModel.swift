@@ -24,6 +24,14 @@ extension ZooModel {
   }
 }
 
+/// A zoo generator: maps `z` [N, inputLength] (noise then tags) to square images [N, 3, outputSide, outputSide].
+public protocol ZooGenerator: ZooModel {
+  /// Input length: noise + tags.
+  var inputLength: Int { get }
+  /// Side of the square output image.
+  var outputSide: Int { get }
+}
+
 /// The zoo, by name.
 public enum Zoo {
   public static let models: [any ZooModel.Type] = [SRResNetGenerator.self, ACGANDiscriminator.self, DCGANGenerator.self, TaggerCNN.self]

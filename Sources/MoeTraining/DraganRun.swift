@@ -54,7 +54,7 @@ public final class DraganRun {
   public let directory: URL
   public let data: TrainingData
   public let trainer: DraganTrainer
-  public let generatorModel: SRResNetGenerator
+  public let generatorModel: any ZooGenerator
   public let discriminatorModel: ACGANDiscriminator
   var rng: TrainingRandom
   var order: [Int] = []
@@ -84,6 +84,8 @@ public final class DraganRun {
       }
     }
     self.config = config
+    // The model options are checked before the (possibly large) dataset is read; the tag count comes from the data.
+    _ = try DraganRun.models(config, tags: 1, noise: 128)
     data = try TrainingData.load(config.data, size: config.size)
     let tags = data.tagCount
     noiseLength = 128
@@ -92,7 +94,7 @@ public final class DraganRun {
 
     rng = TrainingRandom(seed: config.seed)
     var initRNG = TrainingRandom(seed: config.seed ^ 0x5EED_1A17)
-    var g = generatorModel.graph(), d = discriminatorModel.graph()
+    var g = generatorModel.graph(bnEps: chainerBatchNormEps), d = discriminatorModel.graph()
     g.initializers = Initializers.chainerDefaults(generatorModel.parameters, rng: &initRNG)
     d.initializers = Initializers.chainerDefaults(discriminatorModel.parameters, rng: &initRNG)
     trainer = try DraganTrainer(
@@ -109,32 +111,54 @@ public final class DraganRun {
     }
   }
 
-  /// The zoo models a config names: `srresnet-generator[:C=64,B=16,U=2]`, `acgan-discriminator[:widths=32.64.128.256]`.
-  static func models(_ c: DraganConfig, tags: Int, noise: Int) throws -> (SRResNetGenerator, ACGANDiscriminator) {
-    func spec(_ s: String, _ arch: String) throws -> [String: String] {
+  /// The zoo models a config names: `srresnet-generator[:C=64,B=16,U=2]` or `dcgan-generator[:C=64]` (64² images only),
+  /// and `acgan-discriminator[:widths=32.64.128.256]`.
+  static func models(_ c: DraganConfig, tags: Int, noise: Int) throws -> (any ZooGenerator, ACGANDiscriminator) {
+    let generators = [SRResNetGenerator.architecture, DCGANGenerator.architecture]
+    let generatorChoice = "--arch \(c.generator): expected \(generators.map { $0 + "[:KEY=VALUE,…]" }.joined(separator: " or "))"
+    func spec(_ s: String, option: String, _ archs: [String], keys: Set<String>) throws -> (arch: String, values: [String: String]) {
       let parts = s.split(separator: ":", maxSplits: 1).map(String.init)
-      guard parts.first == arch else { throw TrainingError("--\(arch == "srresnet-generator" ? "arch" : "dis") \(s): expected \(arch)[:KEY=VALUE,…]") }
+      guard let arch = parts.first, archs.contains(arch) else {
+        throw TrainingError(option == "--arch" ? generatorChoice : "\(option) \(s): expected \(archs[0])[:KEY=VALUE,…]")
+      }
       var out: [String: String] = [:]
       for kv in (parts.count > 1 ? parts[1].split(separator: ",") : []) {
         let p = kv.split(separator: "=", maxSplits: 1).map(String.init)
-        guard p.count == 2 else { throw TrainingError("--arch/--dis \(s): '\(kv)' is not KEY=VALUE") }
+        guard p.count == 2 else { throw TrainingError("\(option) \(s): '\(kv)' is not KEY=VALUE") }
+        guard keys.contains(p[0]) else {
+          throw TrainingError("\(option) \(s): unknown key '\(p[0])'; \(arch) takes \(keys.sorted().joined(separator: ", "))")
+        }
         out[p[0]] = p[1]
       }
-      return out
+      return (arch, out)
     }
     func int(_ d: [String: String], _ k: String, _ def: Int) throws -> Int {
       guard let v = d[k] else { return def }
       guard let i = Int(v), i > 0 else { throw TrainingError("\(k)=\(v): expected a positive integer") }
       return i
     }
-    let gs = try spec(c.generator, "srresnet-generator")
-    var u = 0
-    while 16 << u < c.size { u += 1 }
-    guard 16 << u == c.size else { throw TrainingError("--size \(c.size): the generator makes 16·2^U pixels (32, 64, 128, …)") }
-    let g = SRResNetGenerator(channels: try int(gs, "C", 64), blocks: try int(gs, "B", 16), upsamplings: try int(gs, "U", u),
-                              inputLength: noise + tags)
-    guard g.outputSide == c.size else { throw TrainingError("U=\(g.upsamplings) makes \(g.outputSide)² images, but --size is \(c.size)") }
-    let ds = try spec(c.discriminator, "acgan-discriminator")
+    let archOf = c.generator.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+    let generator: any ZooGenerator
+    if archOf == DCGANGenerator.architecture {
+      let gs = try spec(c.generator, option: "--arch", generators, keys: ["C"]).values
+      let channels = try int(gs, "C", 64)
+      guard channels % 8 == 0 else { throw TrainingError("--arch \(c.generator): C=\(channels) must be divisible by 8 (d1…d3 halve it)") }
+      let g = DCGANGenerator(channels: channels, inputLength: noise + tags)
+      guard g.outputSide == c.size else {
+        throw TrainingError("--size \(c.size): dcgan-generator makes \(g.outputSide)² images only; use --size \(g.outputSide) or srresnet-generator")
+      }
+      generator = g
+    } else {
+      let gs = try spec(c.generator, option: "--arch", generators, keys: ["C", "B", "U"]).values
+      var u = 0
+      while 16 << u < c.size { u += 1 }
+      guard 16 << u == c.size else { throw TrainingError("--size \(c.size): the generator makes 16·2^U pixels (32, 64, 128, …)") }
+      let g = SRResNetGenerator(channels: try int(gs, "C", 64), blocks: try int(gs, "B", 16), upsamplings: try int(gs, "U", u),
+                                inputLength: noise + tags)
+      guard g.outputSide == c.size else { throw TrainingError("U=\(g.upsamplings) makes \(g.outputSide)² images, but --size is \(c.size)") }
+      generator = g
+    }
+    let ds = try spec(c.discriminator, option: "--dis", [ACGANDiscriminator.architecture], keys: ["widths"]).values
     var widths: [Int] = []
     if let w = ds["widths"] {
       widths = try w.split(separator: ".").map { v -> Int in
@@ -145,7 +169,7 @@ public final class DraganRun {
       var s = c.size, k = 0
       while s > 4 { widths.append(32 << k); s /= 2; k += 1 }
     }
-    return (g, ACGANDiscriminator(widths: widths, size: c.size, tags: tags))
+    return (generator, ACGANDiscriminator(widths: widths, size: c.size, tags: tags))
   }
 
   /// Tags for the generator's inputs, drawn from the dataset's frequencies (MakeGirls groups when the data has its 34 tags).

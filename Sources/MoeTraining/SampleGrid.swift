@@ -10,9 +10,9 @@ import MoeRuntime
 enum SampleGrid {
   /// 8 rows of tag vectors × 8 columns of noise, drawn once from `seed` (not the training generator's stream),
   /// rendered by the generator in inference form (BN running averages) with the trainer's current weights.
-  static func write(trainer: DraganTrainer, generator: SRResNetGenerator, vocabulary: TagVocabulary, seed: UInt64, to url: URL) throws {
+  static func write(trainer: DraganTrainer, generator: any ZooGenerator, vocabulary: TagVocabulary, seed: UInt64, to url: URL) throws {
     let rows = 8, cols = 8, side = generator.outputSide
-    var g = generator.graph()
+    var g = generator.graph(bnEps: chainerBatchNormEps)
     for w in g.weights { g.initializers[w.name] = try trainer.weight("gen", w.name) }
     var rng = TrainingRandom(seed: seed ^ 0x6A1D)
     let noise = (0..<cols).map { _ in (0..<vocabulary.noiseLength).map { _ in rng.normal() } }

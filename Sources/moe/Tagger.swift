@@ -81,6 +81,8 @@ struct TrainTagger: ParsableCommand {
   @Option(help: "Fraction of the dataset held out for the accuracy figure.") var holdout: Double = 0.1
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Option(name: .shortAndLong, help: "Output tagger NPZ (Chainer layout).") var output: String
+  @Option(name: .customLong("init"), help: "Start from this tagger-cnn checkpoint (e.g. to fine-tune) instead of new weights; its tags must match the data's.")
+  var initial: String?
 
   func validate() throws {
     guard iterations >= 1, batch >= 2, holdout > 0, holdout < 1 else {
@@ -93,10 +95,26 @@ struct TrainTagger: ParsableCommand {
     let d = try TrainingData.load(data, size: size)
     let held = max(1, Int(Double(d.count) * holdout)), trainCount = d.count - held
     guard trainCount >= batch else { throw ValidationError("\(data): \(d.count) images leave \(trainCount) for training, fewer than --batch \(batch)") }
-    let model = TaggerCNN.standard(size: size, tags: d.tagCount)
+    var model = TaggerCNN.standard(size: size, tags: d.tagCount)
     var rng = TrainingRandom(seed: seed)
     var g = model.graph()
     g.initializers = Initializers.chainerDefaults(model.parameters, rng: &rng)
+    if let initial {
+      let imported: ImportedModel
+      do { imported = try ModelFile.load(URL(fileURLWithPath: initial)) } catch {
+        throw TrainingError("--init \(initial): not a tagger-cnn checkpoint (\(error))")
+      }
+      guard imported.graph.metadata["arch"] == TaggerCNN.architecture,
+            let base = try TaggerCNN.infer(shapes: imported.graph.initializers.mapValues(\.shape)) else {
+        throw TrainingError("--init \(initial): not a tagger-cnn checkpoint (keys convs/k/W, mix/W, fc/W)")
+      }
+      guard base.tags == d.tagCount else {
+        throw TrainingError("--init \(initial): the tagger has \(base.tags) tags, but \(data) has \(d.tagCount)")
+      }
+      model = TaggerCNN(widths: base.widths, size: size, tags: base.tags)
+      g = model.graph()
+      g.initializers = imported.graph.initializers
+    }
     let trainer = try ClassifierTrainer(model: g, batch: batch)
     let progress = ProgressLine(total: iterations, noun: "iterations")
     var order = Array(0..<trainCount).shuffled(using: &rng), position = 0

@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
 
   @Option(help: "Dataset: a dataset NPZ (images uint8 N×3×S×S, tags float32 N×T) or a folder of PNGs with tags.csv.")
   var data: String?
-  @Option(help: "Generator: srresnet-generator[:C=64,B=16,U=…] (U follows from --size when omitted).")
+  @Option(help: "Generator: srresnet-generator[:C=64,B=16,U=…] (U follows from --size when omitted) or dcgan-generator[:C=64] (--size 64 only).")
   var arch = "srresnet-generator"
   @Option(help: "Discriminator: acgan-discriminator[:widths=32.64.128.256] (default widths follow from --size).")
   var dis = "acgan-discriminator"

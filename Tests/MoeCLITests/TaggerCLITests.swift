@@ -81,6 +81,55 @@ final class TaggerCLITests: XCTestCase {
     XCTAssertNotNil(report["tagger_feature_frechet_distance"] as? Double)
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e.html").path))
   }
+
+  /// `moe train-tagger --init T.npz`: one step over the whole training split (batch = every training image, so the order
+  /// drawn does not matter) from a Chainer tagger's weights equals real Chainer's Adam step on those images (issue 17);
+  /// a checkpoint of another architecture or tag count is refused by name.
+  func testTrainTaggerFromGivenWeightsEqualsChainerStep() throws {
+    let dir = try TestSupport.temporaryDirectory("tagger-init")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = dir.appendingPathComponent("d.npz").path, out = dir.appendingPathComponent("trained.npz").path
+    XCTAssertEqual(try TestSupport.moe(["dataset", "synth", "--count", "10", "--size", "64", "--seed", "6", "-o", data]).status, 0)
+    let fixture = dir.appendingPathComponent("fixture")
+    try TestSupport.python(["Converters/chainer/make_fixture.py", "--arch", "tagger-cnn", "--widths", "4,8", "--size", "64", "--tags", "34",
+                            "--batch", "1", "--seed", "2", "--out", fixture.path])
+    let initial = fixture.appendingPathComponent("model.npz").path
+    // --holdout 0.1 of 10 images keeps the last one back; the step sees images 0…8.
+    let t = try TestSupport.moe(["train-tagger", "--data", data, "--size", "64", "--iterations", "1", "--batch", "9", "--init", initial, "-o", out])
+    XCTAssertEqual(t.status, 0, t.stderr)
+    let x = dir.appendingPathComponent("x.npy").path, tags = dir.appendingPathComponent("t.npy").path
+    try TestSupport.python(["-c", "import numpy as np; d = np.load('\(data)'); np.save('\(x)', d['images'][:9].astype(np.float32) / 127.5 - 1); "
+                            + "np.save('\(tags)', (d['tags'][:9] > 0).astype(np.float32))"])
+    let chainer = dir.appendingPathComponent("chainer.npz").path, chainerModel = dir.appendingPathComponent("chainer-model.npz").path
+    try TestSupport.python(["Converters/chainer/tagger_step.py", initial, "--widths", "4,8", "--size", "64", "--tags", "34", "--x", x,
+                            "--t", tags, "--out", chainer, "--model-out", chainerModel])
+    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", out, chainerModel, "--prefix", ""])
+    let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    let errors = report["errors"] as! [String: Double]
+    print("moe train-tagger --init, one step vs Chainer: \(errors.count) tensors, worst \(report["worst"]!)")
+    XCTAssertEqual(report["missing"] as? [String], [])
+    XCTAssertEqual(errors.count, 8)
+    XCTAssertTrue(errors.values.allSatisfy { $0 <= 1e-3 }, "\(errors)")
+    // The step moved every tensor (so the comparison is not of two copies of the initial weights).
+    let unchanged = try TestSupport.python(["Converters/chainer/compare_snapshots.py", out, initial, "--prefix", ""])
+    let moved = (try JSONSerialization.jsonObject(with: Data(unchanged.stdout.utf8)) as! [String: Any])["errors"] as! [String: Double]
+    XCTAssertTrue(moved.values.allSatisfy { $0 > 1e-4 }, "\(moved)")
+
+    let other = fixture.deletingLastPathComponent().appendingPathComponent("five")
+    try TestSupport.python(["Converters/chainer/make_fixture.py", "--arch", "tagger-cnn", "--widths", "4", "--size", "64", "--tags", "5",
+                            "--batch", "1", "--out", other.path])
+    for (file, expected) in [(other.appendingPathComponent("model.npz").path, "the tagger has 5 tags, but \(data) has 34"),
+                             (data, "not a tagger-cnn checkpoint")] {
+      let bad = try TestSupport.moe(["train-tagger", "--data", data, "--size", "64", "--iterations", "1", "--batch", "9", "--init", file,
+                                     "-o", dir.appendingPathComponent("bad.npz").path])
+      XCTAssertNotEqual(bad.status, 0)
+      XCTAssertFalse(bad.crashed)
+      XCTAssertTrue(bad.stderr.contains("--init \(file): " + expected), bad.stderr)
+      XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.npz").path))
+    }
+  }
+
 }
 
 final class SampleTaggerTests: XCTestCase {

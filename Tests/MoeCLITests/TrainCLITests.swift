@@ -135,4 +135,42 @@ final class TrainCLITests: XCTestCase {
     let names = try FileManager.default.contentsOfDirectory(atPath: run.path)
     XCTAssertEqual(names.filter { $0.hasPrefix("snapshot_iter_") }, ["snapshot_iter_4.npz"])
   }
+
+  /// `--arch dcgan-generator`: a 64² run whose generator file and trainer snapshot load into real Chainer (strict), the
+  /// generator computing what `moe run` computes; sizes and keys the generator cannot take are refused by name.
+  func testDCGANGeneratorRunLoadsInChainer() throws {
+    let dir = try TestSupport.temporaryDirectory("train-dcgan")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = dir.appendingPathComponent("data.npz").path
+    XCTAssertEqual(try TestSupport.moe(["dataset", "synth", "--count", "8", "--size", "64", "--seed", "3", "-o", data]).status, 0)
+    let run = dir.appendingPathComponent("run")
+    let model = ["--arch", "dcgan-generator:C=16", "--dis", "acgan-discriminator:widths=8.16", "--batch", "3", "--seed", "1"]
+    let r = try TestSupport.moe(["train", "--data", data, "--size", "64", "--iterations", "2", "--interval", "2", "--out", run.path] + model)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("dcgan-generator C=16 n=162"), r.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("samples_iter_2.png").path))
+    let z = dir.appendingPathComponent("z.npy")
+    try TestSupport.python(["-c", "import numpy as np; np.save('\(z.path)', np.random.default_rng(2).standard_normal((3, 162)).astype(np.float32))"])
+    let chainerOut = dir.appendingPathComponent("chainer.npy"), moeOut = dir.appendingPathComponent("moe.npy")
+    let check = try TestSupport.python(["Converters/chainer/check_train_run.py", run.path, "2", "--z", z.path, "--out", chainerOut.path])
+    XCTAssertTrue(check.stdout.contains(#""iteration": 2"#) && check.stdout.contains(#""same_gen_weights": true"#), check.stdout)
+    let m = try TestSupport.moe(["run", run.appendingPathComponent("gen_iter_2.npz").path, "--input", z.path, "-o", moeOut.path])
+    XCTAssertEqual(m.status, 0, m.stderr)
+    let a = try Npy.read(moeOut).floats(), b = try Npy.read(chainerOut).floats()
+    XCTAssertEqual(a.count, 3 * 3 * 64 * 64)
+    XCTAssertLessThanOrEqual(TestSupport.maxAbsDiff(a, b), 1e-4, "moe run vs Chainer on the trained DCGAN generator")
+
+    for (args, expected) in [(["--arch", "dcgan-generator:C=16", "--size", "32"], "--size 32: dcgan-generator makes 64² images only"),
+                             (["--arch", "dcgan-generator:C=12", "--size", "64"], "C=12 must be divisible by 8"),
+                             (["--arch", "dcgan-generator:B=2", "--size", "64"], "unknown key 'B'; dcgan-generator takes C"),
+                             (["--arch", "resnet", "--size", "64"], "--arch resnet: expected srresnet-generator[:KEY=VALUE,…] or dcgan-generator")] {
+      let out = dir.appendingPathComponent("refused").path
+      let r = try TestSupport.moe(["train", "--data", data, "--iterations", "1", "--out", out, "--batch", "2"] + args)
+      XCTAssertNotEqual(r.status, 0, "\(args)")
+      XCTAssertFalse(r.crashed)
+      XCTAssertTrue(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)")
+      XCTAssertLessThanOrEqual(r.stderr.split(separator: "\n").count, 2, r.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written for a refused configuration")
+    }
+  }
 }

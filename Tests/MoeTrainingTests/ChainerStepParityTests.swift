@@ -37,10 +37,12 @@ final class ChainerStepParityTests: XCTestCase {
     return (out, noise)
   }
 
-  func assertParity(genArch: String, disWidths: String, batch: Int, iterations: Int) throws {
+  func assertParity(genType: String = "srresnet-generator", genArch: String, disWidths: String, tags: Int = 34, batch: Int,
+                    iterations: Int) throws {
     let dir = try TestSupport.temporaryDirectory("dragan-parity")
-    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-arch", genArch, "--dis-widths", disWidths,
-                            "--batch", "\(batch)", "--iterations", "\(iterations)"])
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-type", genType, "--gen-arch", genArch,
+                            "--dis-widths", disWidths, "--tags", "\(tags)", "--batch", "\(batch)", "--iterations", "\(iterations)"])
     let (ours, noise) = try runMoeKit(dir, iterations: iterations)
     // Biases right before BN: exact gradient 0; both frameworks' values are rounding noise that Adam amplifies.
     XCTAssertFalse(noise.isEmpty)
@@ -49,7 +51,7 @@ final class ChainerStepParityTests: XCTestCase {
     let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
     let worst = report["worst"] as! [String: Any]
     let errors = report["errors"] as! [String: Double]
-    print("training parity (\(genArch), \(iterations) iteration(s)): \(report["compared"]!) tensors, worst \(worst["key"]!) \(worst["error"]!)")
+    print("training parity (\(genType) \(genArch), \(iterations) iteration(s)): \(report["compared"]!) tensors, worst \(worst["key"]!) \(worst["error"]!)")
     XCTAssertEqual((report["missing"] as! [String]), [], "keys of Chainer's snapshot that MoeKit does not write")
     XCTAssertGreaterThan(errors.count, 50)
     let noiseReport = report["noise"] as! [String: [String: Any]]
@@ -153,30 +155,55 @@ final class ChainerStepParityTests: XCTestCase {
   }
 
   /// Issue 17: the generated PyTorch modules trained one step by train_ddp.py's step equal one `moe train` step from the
-  /// same state and batch, per parameter to 1e-3 (compared directly, not through Chainer).
-  func testOneMoeTrainStepEqualsPyTorch() throws {
+  /// same state and batch, per parameter, BN statistic and Adam moment to 1e-3 (compared directly, not through Chainer).
+  /// The generator's input length is 128 + `tags`.
+  func assertOneMoeTrainStepEqualsPyTorch(genType: String, genArch: String, disWidths: String, tags: Int = 34,
+                                          file: StaticString = #filePath, line: UInt = #line) throws {
     let dir = try TestSupport.temporaryDirectory("moe-vs-torch")
-    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-arch", "8,1,1,162", "--dis-widths", "8,16",
-                            "--batch", "3", "--iterations", "1"])
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try TestSupport.python(["Converters/chainer/dragan_fixture.py", dir.path, "--gen-type", genType, "--gen-arch", genArch,
+                            "--dis-widths", disWidths, "--tags", "\(tags)", "--batch", "3", "--iterations", "1"])
     let (ours, noise) = try runMoeKit(dir, iterations: 1)
-    for (role, file) in [("gen", "G.npz"), ("dis", "D.npz")] {
+    for (role, checkpoint) in [("gen", "G.npz"), ("dis", "D.npz")] {
       try FileManager.default.createDirectory(at: dir.appendingPathComponent(role), withIntermediateDirectories: true)
-      let r = try TestSupport.moe(["convert", dir.appendingPathComponent(file).path, "-o", dir.path + "/\(role)/model.py"])
-      XCTAssertEqual(r.status, 0, r.stderr)
+      let r = try TestSupport.moe(["convert", dir.appendingPathComponent(checkpoint).path, "-o", dir.path + "/\(role)/model.py"])
+      XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
     }
     let torch = dir.appendingPathComponent("torch.npz")
     try TestSupport.python(["Converters/torch/dragan_step.py", "--gen", dir.path + "/gen/model.py", "--dis", dir.path + "/dis/model.py",
-                            "--batches", dir.path + "/batches.npz", "--iterations", "1", "--out", torch.path])
-    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", ours.path, torch.path, "--prefix", "updater/model:",
+                            "--batches", dir.path + "/batches.npz", "--iterations", "1", "--lambda-adv", "\(tags)", "--out", torch.path])
+    // Parameters, BN statistics and Adam's moments (m = 0.5·g after one step: the gradients themselves).
+    let r = try TestSupport.python(["Converters/chainer/compare_snapshots.py", ours.path, torch.path, "--prefix", "updater/",
                                     "--noise", noise.joined(separator: ","), "--max-step", "\(2 * AdamHyperparameters().alpha)"])
     let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
     let errors = report["errors"] as! [String: Double]
-    print("moe train vs PyTorch, one step: \(errors.count) tensors, worst \(report["worst"]!)")
-    XCTAssertGreaterThan(errors.count, 30)
+    print("moe train vs PyTorch, one step (\(genType) \(genArch), dis \(disWidths)): \(errors.count) tensors, worst \(report["worst"]!)")
+    XCTAssertEqual((report["missing"] as! [String]), [], "keys of PyTorch's state that MoeKit does not write", file: file, line: line)
+    XCTAssertGreaterThan(errors.count, 90, file: file, line: line)
+    XCTAssertTrue(errors.keys.contains { $0.hasPrefix("updater/optimizer:dis/") && $0.hasSuffix("/m") }, "moments compared", file: file, line: line)
     let bad = errors.filter { !($0.value <= trainingParityTolerance) }
-    XCTAssertTrue(bad.isEmpty, "tensors over 1e-3: \(bad)")
+    XCTAssertTrue(bad.isEmpty, "tensors over 1e-3: \(bad)", file: file, line: line)
     let noisy = (report["noise"] as! [String: [String: Any]]).filter { ($0.value["ok"] as? Bool) != true }
-    XCTAssertTrue(noisy.isEmpty, "zero-gradient biases beyond 2·alpha: \(noisy)")
+    XCTAssertTrue(noisy.isEmpty, "zero-gradient biases beyond 2·alpha: \(noisy)", file: file, line: line)
+  }
+
+  /// The SRResNet generator with the ACGAN discriminator, at two hyper-parameter sets of each.
+  func testOneMoeTrainStepEqualsPyTorch() throws {
+    try assertOneMoeTrainStepEqualsPyTorch(genType: "srresnet-generator", genArch: "8,1,1,162", disWidths: "8,16")
+    try assertOneMoeTrainStepEqualsPyTorch(genType: "srresnet-generator", genArch: "4,2,2,140", disWidths: "4,8,16", tags: 12)
+  }
+
+  /// The DCGAN generator (64² images) with the ACGAN discriminator, at two hyper-parameter sets of each.
+  func testOneMoeTrainStepEqualsPyTorchForDCGAN() throws {
+    try assertOneMoeTrainStepEqualsPyTorch(genType: "dcgan-generator", genArch: "16,162", disWidths: "8,16")
+    try assertOneMoeTrainStepEqualsPyTorch(genType: "dcgan-generator", genArch: "8,140", disWidths: "4,8,16", tags: 12)
+  }
+
+  /// `moe train --arch dcgan-generator`'s iterations against real Chainer's updater on the DCGAN generator, two
+  /// hyper-parameter sets.
+  func testDCGANIterationsMatchChainer() throws {
+    try assertParity(genType: "dcgan-generator", genArch: "16,162", disWidths: "8,16", batch: 3, iterations: 2)
+    try assertParity(genType: "dcgan-generator", genArch: "8,140", disWidths: "4,8,16", tags: 12, batch: 3, iterations: 1)
   }
 
   func testThreeIterationsMatchChainer() throws {
