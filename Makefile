@@ -7,7 +7,7 @@ PY         := Converters/py
 APT_PACKAGES := libopenblas-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-pil chromium chromium-driver curl
 DEMO_DIR   ?= demo-out
 
-.PHONY: all deps apt venv build generated wasm test test-swift test-python test-web test-install test-fuzz install install-venv demo bench bench-size bench-web clean fuzz fuzz-build fuzz-seeds
+.PHONY: all deps apt venv build generated wasm test test-swift test-python test-web test-install test-fuzz install install-venv demo bench bench-size bench-train bench-web clean fuzz fuzz-build fuzz-seeds
 
 all: build
 
@@ -40,19 +40,11 @@ test-web: wasm
 test-python: venv
 	$(PY) -m pytest -q Converters/tests
 
-# A paper-size generator checkpoint written by real Chainer, converted, run natively on sampled tags.
-demo: deps build
-	@mkdir -p $(DEMO_DIR)
-	$(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
-	$(BIN) inspect $(DEMO_DIR)/paper/model.npz | tail -n 4
-	$(BIN) convert $(DEMO_DIR)/paper/model.npz -o $(DEMO_DIR)/paper.moeir
-	$(BIN) run $(DEMO_DIR)/paper.moeir --input $(DEMO_DIR)/paper/z_b1.npy -o $(DEMO_DIR)/moe_out_b1.npy
-	$(PY) -c "import numpy as n,sys; a=n.load('$(DEMO_DIR)/moe_out_b1.npy'); b=n.load('$(DEMO_DIR)/paper/out_b1.npy'); print('moe run vs Chainer: max-abs %.2e' % abs(a-b).max())"
-	$(BIN) generate $(DEMO_DIR)/paper.moeir --count 16 --seed 7 -o $(DEMO_DIR)/grid.png
-	$(BIN) generate $(DEMO_DIR)/paper.moeir --count 9 --seed 7 --grid fixed-noise --tags smile -o $(DEMO_DIR)/grid-fixed-noise.png
-	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 1
-	$(BIN) bench $(DEMO_DIR)/paper.moeir --batch 16 --runs 3
-	@echo "demo: images in $(DEMO_DIR)/grid.png and $(DEMO_DIR)/grid-fixed-noise.png"
+# The main job (Samples/demo.sh): Chainer fidelity, then on the trained sample in Samples/ — moe report (HTML),
+# --quantize auto, moe verify across runtimes (HTML), grids, moe evaluate, export-site, and moe serve with its URL
+# (DEMO_SERVE=0 or a non-interactive shell skips serving).
+demo: deps build wasm
+	BIN=$(BIN) PY=$(PY) DEMO_DIR=$(DEMO_DIR) Samples/demo.sh
 
 # ms/image of the paper generator at batch 1 and 16: MoeKit native, real Chainer and ONNX Runtime in the same run, with ratios.
 bench: deps build
@@ -64,7 +56,8 @@ bench: deps build
 bench-size: deps build
 	@mkdir -p $(DEMO_DIR)
 	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
-	$(PY) Converters/bench_size.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz
+	$(PY) Converters/bench_size.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz --paper
+	$(PY) Converters/bench_size.py --moe $(BIN) --model Samples/generator.npz
 
 # The tool and everything it reads at run time: PREFIX/bin/moe, PREFIX/share/moekit/{web,Converters} and (unless
 # INSTALL_VENV=no) PREFIX/share/moekit/venv with Converters/requirements.txt for the chainer/onnxruntime runtimes.
@@ -114,6 +107,11 @@ wasm:
 	Sources/MoeWeb/build-wasm.sh
 
 # ms per 128² image of the paper generator: native (2 threads), wasm in node and in headless Chromium (1 thread).
+# Seconds per DRAGAN + ACGAN training iteration at 64² (C=64, B=16, batch 32): MoeKit, real Chainer and PyTorch CPU
+# (where installed) in the same run, with ratios.
+bench-train: deps build
+	$(PY) Converters/bench_train.py --moe $(BIN) --size 64 --C 64 --B 16 --batch 32 --iterations 3
+
 bench-web: deps build wasm
 	@mkdir -p $(DEMO_DIR)
 	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper

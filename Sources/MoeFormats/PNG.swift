@@ -1,16 +1,36 @@
-// PNG: a minimal RGB PNG encoder (zlib stored blocks), enough for sample grids and screenshots.
+// PNG: a minimal RGB PNG encoder (rows filtered None or Paeth, zlib-deflated), enough for sample grids and screenshots.
 import Foundation
+import MoeQuant
 
 /// Encodes 8-bit RGB images as PNG.
 public enum PNG {
   /// PNG bytes of a `width`×`height` RGB image, `rgb` holding 3 bytes per pixel row by row.
   public static func encode(rgb: [UInt8], width: Int, height: Int) -> Data {
     precondition(rgb.count == width * height * 3, "PNG.encode: \(rgb.count) bytes for \(width)×\(height) RGB")
+    // Each row filtered by None or Paeth (type 4: the byte minus the best of left, up and up-left), whichever has the
+    // smaller sum of absolute signed bytes (libpng's heuristic); deflate then compresses smooth images far better.
+    let stride = width * 3
     var raw = [UInt8]()
-    raw.reserveCapacity((width * 3 + 1) * height)
+    raw.reserveCapacity((stride + 1) * height)
+    var paeth = [UInt8](repeating: 0, count: stride)
+    func cost<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 { bytes.reduce(0) { $0 + abs(Int(Int8(bitPattern: $1))) } }
     for y in 0..<height {
-      raw.append(0)  // filter: none
-      raw += rgb[(y * width * 3)..<((y + 1) * width * 3)]
+      let row = y * stride
+      for i in 0..<stride {
+        let a = i >= 3 ? Int(rgb[row + i - 3]) : 0
+        let b = y > 0 ? Int(rgb[row - stride + i]) : 0
+        let c = i >= 3 && y > 0 ? Int(rgb[row - stride + i - 3]) : 0
+        let p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+        paeth[i] = rgb[row + i] &- UInt8(pa <= pb && pa <= pc ? a : (pb <= pc ? b : c))
+      }
+      let plain = rgb[row..<(row + stride)]
+      if cost(paeth) < cost(plain) {
+        raw.append(4)
+        raw += paeth
+      } else {
+        raw.append(0)
+        raw += plain
+      }
     }
     var out = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
     var ihdr = [UInt8]()
@@ -18,7 +38,8 @@ public enum PNG {
     ihdr += bigEndian(UInt32(height))
     ihdr += [8, 2, 0, 0, 0]  // 8-bit, truecolour, deflate, adaptive filter, no interlace
     chunk(&out, "IHDR", ihdr)
-    chunk(&out, "IDAT", zlibStored(raw))
+    // Deflated by the system zlib; stored blocks if zlib fails.
+    chunk(&out, "IDAT", (try? deflateBytes(raw, level: 6)) ?? zlibStored(raw))
     chunk(&out, "IEND", [])
     return out
   }

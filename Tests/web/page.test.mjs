@@ -302,6 +302,21 @@ describe('in headless Chromium', () => {
     assert.ok(d <= PARITY_TOL, `dump-dom run vs moe run: max-abs ${d}`);
   });
 
+  test('index.html shows a face on first load and reports when (ms after navigation start)', async () => {
+    await browser.open(`${site.url}/index.html?seed=3`);
+    const r = await browser.run(`
+      for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise((ok) => setTimeout(ok, 25));
+      const ms = await window.moeApp.firstFace;
+      const canvas = document.getElementById('canvas');
+      return { ms, width: canvas.width, label: canvas.getAttribute('aria-label'), history: document.querySelectorAll('#history button').length };`);
+    assert.ok(!r.error, r.error);
+    console.log(`first face on screen ${r.ms.toFixed(0)} ms after navigation start`);
+    assert.equal(r.width, 32, 'the face is drawn at the model\'s size');
+    assert.match(r.label, /^Generated image/);
+    assert.equal(r.history, 1);
+    assert.ok(r.ms > 0); // the time itself is a measurement (printed above), not a pass/fail criterion
+  });
+
   test('index.html: window.moeApp generates what moe run computes, honours settings, keeps history', async () => {
     await browser.open(`${site.url}/index.html?seed=1&autogenerate=0`);
     const r = await browser.run(`
