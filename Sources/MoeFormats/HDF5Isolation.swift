@@ -54,15 +54,23 @@ public enum HDF5Isolation: Sendable {
     var environment = ProcessInfo.processInfo.environment
     environment[probeVariable] = path
     child.environment = environment
-    let errors = Pipe()
-    child.standardError = errors
+    // The child's stderr goes to a scratch file, not a pipe: reading a pipe can be interrupted by the caller's signals
+    // (libFuzzer's timers), and a pipe closed early kills the child with SIGPIPE.
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("moe-hdf5-probe-\(getpid())-\(UUID().uuidString.prefix(8)).txt")
+    guard FileManager.default.createFile(atPath: report.path, contents: nil), let reportHandle = FileHandle(forWritingAtPath: report.path) else {
+      throw MoeFormatError(.io, file: url.path, "cannot create the HDF5 probe's report file in \(report.deletingLastPathComponent().path)")
+    }
+    defer { try? FileManager.default.removeItem(at: report) }
+    child.standardError = reportHandle
     child.standardOutput = FileHandle.nullDevice
     child.standardInput = FileHandle.nullDevice
     do { try child.run() } catch {
+      try? reportHandle.close()
       throw MoeFormatError(.io, file: url.path, "cannot start the HDF5 probe (\(executable)): \(error)")
     }
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     child.waitUntilExit()
+    try? reportHandle.close()
+    let message = (try? String(contentsOf: report, encoding: .utf8)) ?? ""
     switch (child.terminationReason, child.terminationStatus) {
     case (.exit, 0):
       lock.withLock { _ = probed.insert(key) }
