@@ -19,14 +19,8 @@ final class PyTorchExportTests: XCTestCase {
     super.tearDown()
   }
 
-  /// Two hyper-parameter sets per zoo architecture (make_fixture.py options).
-  let zoo: [(arch: String, sets: [[String]])] = [
-    ("srresnet-generator", [["--C", "16", "--B", "2", "--U", "1", "--n", "40"], ["--C", "8", "--B", "3", "--U", "2", "--n", "162"]]),
-    ("acgan-discriminator", [["--widths", "8,16", "--size", "32", "--tags", "5"], ["--widths", "4,8,16", "--size", "48", "--tags", "34"]]),
-    ("dcgan-generator", [["--C", "32", "--n", "20"], ["--C", "16", "--n", "162"]]),
-    // MoeKit reads a tagger checkpoint at S = 64 (the side is not in the weights).
-    ("tagger-cnn", [["--widths", "8,16", "--size", "64", "--tags", "5"], ["--widths", "4,8,16,16", "--size", "64", "--tags", "34"]]),
-  ]
+  /// Two hyper-parameter sets per zoo architecture, shared with ZooParityTests.
+  let zoo = zooHyperParameterSets
 
   /// Runs `Converters/torch/run_torch.py` on the fixture's inputs; outputs by name.
   func runTorch(_ model: URL, _ f: ChainerFixture, _ b: ChainerFixture.Batch, weights: URL? = nil) throws -> [String: NpyArray] {

@@ -4,6 +4,15 @@ import MoeFormats
 import MoeTestSupport
 import XCTest
 
+/// Two hyper-parameter sets per zoo architecture (make_fixture.py options), for every test that walks the zoo.
+let zooHyperParameterSets: [(arch: String, sets: [[String]])] = [
+  ("srresnet-generator", [["--C", "16", "--B", "2", "--U", "1", "--n", "40"], ["--C", "8", "--B", "3", "--U", "2", "--n", "162"]]),
+  ("acgan-discriminator", [["--widths", "8,16", "--size", "32", "--tags", "5"], ["--widths", "4,8,16", "--size", "48", "--tags", "34"]]),
+  ("dcgan-generator", [["--C", "32", "--n", "20"], ["--C", "16", "--n", "162"]]),
+  // MoeKit reads a tagger checkpoint at S = 64 (the side is not in the weights).
+  ("tagger-cnn", [["--widths", "8,16", "--size", "64", "--tags", "5"], ["--widths", "4,8,16,16", "--size", "64", "--tags", "34"]]),
+]
+
 final class ZooParityTests: XCTestCase {
   static var work: URL!
 
@@ -17,14 +26,8 @@ final class ZooParityTests: XCTestCase {
     super.tearDown()
   }
 
-  /// Hyper-parameter sets per architecture (two or more each), as make_fixture.py options.
-  let zoo: [(arch: String, sets: [[String]])] = [
-    ("srresnet-generator", [["--C", "16", "--B", "2", "--U", "1", "--n", "40"], ["--C", "8", "--B", "3", "--U", "2", "--n", "162"]]),
-    ("acgan-discriminator", [["--widths", "8,16", "--size", "32", "--tags", "5"], ["--widths", "4,8,16", "--size", "48", "--tags", "34"]]),
-    ("dcgan-generator", [["--C", "32", "--n", "20"], ["--C", "16", "--n", "162"]]),
-    // MoeKit reads a tagger checkpoint at S = 64 (the side is not in the weights).
-    ("tagger-cnn", [["--widths", "8,16", "--size", "64", "--tags", "5"], ["--widths", "4,8,16,16", "--size", "64", "--tags", "34"]]),
-  ]
+  /// Hyper-parameter sets per architecture (two each), as make_fixture.py options.
+  let zoo = zooHyperParameterSets
 
   /// `moe run` on the fixture's checkpoint (no flags) for every batch, compared with Chainer's outputs.
   func assertMatches(_ f: ChainerFixture, model: URL? = nil, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
