@@ -39,6 +39,7 @@ public final class Executor {
   /// Verifies `graph` (weights required) and copies its weights and constants.
   /// - Throws: `IRError` when the graph is malformed (naming the node), `RuntimeError` when it cannot be run.
   public init(graph: Graph, options: ExecutorOptions = .init()) throws {
+    _ = BLASCore.choice
     types = try graph.verify(requireWeights: true)
     self.graph = graph
     self.options = options

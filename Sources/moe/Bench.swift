@@ -65,11 +65,13 @@ struct Bench: AsyncParsableCommand {
     if json {
       let line = "{\"model\":\"\(modelPath)\",\"runtime\":\"native\",\"batch\":\(batch),\"threads\":\(threads),\"runs\":\(runs),"
         + "\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"ms_per_batch\":\(String(format: "%.3f", median)),"
-        + "\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":\(peak),\"peak_resident_bytes\":\(resident)}"
+        + "\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":\(peak),\"peak_resident_bytes\":\(resident),"
+        + "\"blas_core\":\"\(BLASCore.choice.active)\",\"blas_core_detected\":\"\(BLASCore.choice.detected)\"}"
       print(line)
     } else {
-      print(String(format: "%@: native, batch %d, %d threads: %.2f ms/image (median of %d runs, %.1f ms/batch), %.2f GFLOP/s, peak activation memory %.1f MiB (the memory plan, weights excluded), peak resident %.1f MiB (the whole process)",
-                   modelPath, batch, threads, msPerImage, runs, median, gflops, Double(peak) / 1_048_576, Double(resident) / 1_048_576))
+      print(String(format: "%@: native, batch %d, %d threads: %.2f ms/image (median of %d runs, %.1f ms/batch), %.2f GFLOP/s, peak activation memory %.1f MiB (the memory plan, weights excluded), peak resident %.1f MiB (the whole process); %@",
+                   modelPath, batch, threads, msPerImage, runs, median, gflops, Double(peak) / 1_048_576, Double(resident) / 1_048_576,
+                   BLASCore.summary))
     }
   }
 
