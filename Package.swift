@@ -28,7 +28,7 @@ let package = Package(
                    providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                    providers: [.apt(["libhdf5-dev"])]),
-    .target(name: "MoeBLASTune", dependencies: ["CBLAS"], path: "Sources/MoeBLASTune"),
+    .target(name: "MoeNativeShim", dependencies: ["CBLAS"], path: "Sources/MoeNativeShim"),
     .target(name: "MoeHDF5Shim", dependencies: ["CHDF5"], path: "Sources/MoeHDF5Shim"),
     .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                    providers: [.apt(["libprotobuf-c-dev"])]),
@@ -37,7 +37,7 @@ let package = Package(
     .target(name: "MoeFormats", dependencies: ["MoeIR", "MoeQuant", "MoeKernels", "MoeHDF5Shim", "CONNX",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "MoeRuntime", dependencies: ["MoeIR", "MoeKernels", "CBLAS", "MoeBLASTune"]),
+    .target(name: "MoeRuntime", dependencies: ["MoeIR", "MoeKernels", "CBLAS", "MoeNativeShim"]),
     .target(name: "MoeModels", dependencies: ["MoeIR", "MoeFormats", "MoeQuant"]),
     .systemLibrary(name: "CMoeZlib", path: "Sources/CMoeZlib"),
     // MoeQuant runs models (calibration, the auto quantizer) but never links the web stack (MoeSite, FlyingFox).

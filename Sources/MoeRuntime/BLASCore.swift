@@ -1,5 +1,5 @@
 // BLASCore: which OpenBLAS kernels the native runtime uses, re-selected from CPUID when OpenBLAS does not know the CPU.
-import MoeBLASTune
+import MoeNativeShim
 
 /// The OpenBLAS kernel set ("core") in use. OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels on
 /// CPUs newer than its table (e.g. Sapphire Rapids), running MoeKit's convolutions at 40% of the speed the

@@ -28,7 +28,11 @@ struct ExecutionPlan {
 
   /// Lowers `graph` for concrete input shapes. Values whose lifetimes do not overlap share arena space;
   /// reshape/flatten/identity alias their input; elementwise ops and batch norm overwrite an input that dies there.
-  init(graph: Graph, inputShapes: [String: [Int]], constantOffsets: [String: Int], constantShapes: [String: [Int]]) throws {
+  /// `workers`: threads that will run the kernels (convolutions size their per-thread scratch for it).
+  init(
+    graph: Graph, inputShapes: [String: [Int]], constantOffsets: [String: Int], constantShapes: [String: [Int]],
+    workers: Int = 1
+  ) throws {
     enum Slot: Equatable { case buffer(Int), constant(Int) }
     var shapes = inputShapes
     for w in graph.weights { shapes[w.name] = constantShapes[w.name] }
@@ -64,7 +68,7 @@ struct ExecutionPlan {
         throw RuntimeError(at: at, e.message)
       }
       for (name, shape) in zip(n.outputs, outs) { shapes[name] = shape }
-      let lowered = n.op.lowered(inputs: ins, outputs: outs)
+      let lowered = n.op.lowered(inputs: ins, outputs: outs, workers: workers)
       let inSlots = n.inputs.map { slots[$0]! }
       let last = max(t, lastUse[n.outputs[0]] ?? t)
       var outSlot: Slot? = nil

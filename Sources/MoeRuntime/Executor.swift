@@ -68,7 +68,7 @@ public final class Executor {
     self.producer = producer
     arena = Executor.allocateFloats(MemoryPlan.alignment)
     arenaCapacity = MemoryPlan.alignment
-    openblas_set_num_threads(Int32(max(1, options.threads)))
+    openblas_set_num_threads(1)
   }
 
   deinit {
@@ -100,9 +100,8 @@ public final class Executor {
       arenaCapacity = plan.arenaCount
     }
     lastPeakArenaBytes = plan.arenaCount * MemoryLayout<Float>.size
-    if openblas_get_num_threads() != Int32(max(1, options.threads)) {
-      openblas_set_num_threads(Int32(max(1, options.threads)))
-    }
+    // MoeKit's own workers share the cores (Parallel); OpenBLAS runs single-threaded inside each work item.
+    if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
     for i in graph.inputs {
       guard case .arena(let offset)? = plan.locations[i.name] else { continue }
       let t = inputs[i.name]!
@@ -116,7 +115,8 @@ public final class Executor {
     for step in plan.steps {
       let ins = step.inputs.map { UnsafePointer(pointer($0)) }
       let start = nodeSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-      step.kernel.run(inputs: ins, outputs: step.outputs.map(pointer), scratch: arena + step.scratch)
+      step.kernel.run(inputs: ins, outputs: step.outputs.map(pointer), scratch: arena + step.scratch,
+                      workers: max(1, options.threads))
       if nodeSeconds != nil { nodeSeconds![step.node] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
       // Values are read as soon as they are made: later steps may overwrite their storage.
       for name in graph.nodes[step.node].outputs where options.keepIntermediates || wanted.contains(name) {
@@ -208,7 +208,8 @@ public final class Executor {
     if let p = plans[bindings] { return p }
     var shapes: [String: [Int]] = [:]
     for i in graph.inputs { shapes[i.name] = inputs[i.name]!.shape }
-    let p = try ExecutionPlan(graph: graph, inputShapes: shapes, constantOffsets: constantOffsets, constantShapes: constantShapes)
+    let p = try ExecutionPlan(graph: graph, inputShapes: shapes, constantOffsets: constantOffsets, constantShapes: constantShapes,
+                              workers: max(1, options.threads))
     plans[bindings] = p
     return p
   }

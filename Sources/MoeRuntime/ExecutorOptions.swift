@@ -2,7 +2,8 @@
 
 /// Options of an `Executor`.
 public struct ExecutorOptions: Sendable {
-  /// Threads OpenBLAS uses for matrix products (process-wide OpenBLAS setting, applied when an executor is made).
+  /// Threads that share each convolution and matrix product (MoeKit's own work sharing; OpenBLAS runs
+  /// single-threaded inside each work item).
   public var threads: Int = 2
   /// When true, `run` also returns every node output, keyed by value name.
   public var keepIntermediates: Bool = false

@@ -30,8 +30,11 @@ enum Kernel {
   case fused(FusedKernel)
 
   /// Runs the kernel. `inputs` are in node-input order, `outputs` in node-output order; `scratch` has the
-  /// lowered node's `scratchCount` floats.
-  func run(inputs x: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>) {
+  /// lowered node's `scratchCount` floats; products use up to `workers` threads.
+  func run(
+    inputs x: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>,
+    workers: Int = 1
+  ) {
     let y = outputs[0]
     switch self {
     case .none: break
@@ -39,9 +42,9 @@ enum Kernel {
     case .convTranspose(let g):
       Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
     case .convFilterGrad(let g): Kernels.conv2dFilterGrad(g, x: x[0], gy: x[1], gw: y, scratch: scratch)
-    case .linear(let g): Kernels.linear(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y)
-    case .gemm(let g): Kernels.gemm(g, a: x[0], b: x[1], c: x.count > 2 ? x[2] : nil, y: y)
-    case .matmul(let g): Kernels.matmul(g, a: x[0], b: x[1], y: y)
+    case .linear(let g): Kernels.linear(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, workers: workers)
+    case .gemm(let g): Kernels.gemm(g, a: x[0], b: x[1], c: x.count > 2 ? x[2] : nil, y: y, workers: workers)
+    case .matmul(let g): Kernels.matmul(g, a: x[0], b: x[1], y: y, workers: workers)
     case .batchNorm(let g): Kernels.batchNorm(g, x: x[0], gamma: x[1], beta: x[2], mean: x[3], variance: x[4], y: y)
     case .batchNormTraining(let g):
       Kernels.batchNormTraining(g, x: x[0], gamma: x[1], beta: x[2], y: y, mean: outputs[1], variance: outputs[2])
@@ -60,7 +63,7 @@ enum Kernel {
     case .concat(let g): Kernels.concat(g, inputs: x, y: y)
     case .fused(let f):
       let r = f.residual == .none ? 0 : 1
-      f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch)
+      f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch, workers: workers)
       Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil)
     }
   }
@@ -108,16 +111,17 @@ struct LoweredNode {
 
 extension Op {
   /// Lowers the op for concrete input shapes `s` and output shapes `y` (already checked by `inferShapes`).
-  func lowered(inputs s: [[Int]], outputs y: [[Int]]) -> LoweredNode {
+  /// `workers` threads will run the kernel (convolutions size their per-thread scratch for it).
+  func lowered(inputs s: [[Int]], outputs y: [[Int]], workers: Int = 1) -> LoweredNode {
     let e = epilogue
-    guard !e.isPlain else { return loweredCore(inputs: s, outputs: y) }
-    var node = loweredCore(inputs: Array(s.dropLast(e.residualInputs)), outputs: y)
+    guard !e.isPlain else { return loweredCore(inputs: s, outputs: y, workers: workers) }
+    var node = loweredCore(inputs: Array(s.dropLast(e.residualInputs)), outputs: y, workers: workers)
     node.kernel = .fused(FusedKernel(core: node.kernel, epilogue: e, count: elementCount(y[0])))
     return node
   }
 
   /// Lowers the op itself, without its epilogue (and without its residual input).
-  private func loweredCore(inputs s: [[Int]], outputs ys: [[Int]]) -> LoweredNode {
+  private func loweredCore(inputs s: [[Int]], outputs ys: [[Int]], workers: Int) -> LoweredNode {
     let y = ys[0]
     switch self {
     case .linear:
@@ -128,13 +132,13 @@ extension Op {
     case .matmul:
       return LoweredNode(kernel: .matmul(MatmulGeometry(a: s[0], b: s[1], y: y)))
     case .conv2d(let a):
-      let g = ConvGeometry.conv(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2)
+      let g = ConvGeometry.conv(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2, workers: workers)
       return LoweredNode(kernel: .conv(g), scratchCount: g.scratchCount)
     case .conv2dFilterGrad(let a):
-      let g = ConvGeometry.filterGrad(a, x: s[0], gy: s[1], w: y)
+      let g = ConvGeometry.filterGrad(a, x: s[0], gy: s[1], w: y, workers: workers)
       return LoweredNode(kernel: .convFilterGrad(g), scratchCount: g.scratchCount)
     case .convTranspose2d(let a):
-      let g = ConvGeometry.convTranspose(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2)
+      let g = ConvGeometry.convTranspose(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2, workers: workers)
       return LoweredNode(kernel: .convTranspose(g), scratchCount: g.scratchCount)
     case .batchNorm(let eps):
       return LoweredNode(kernel: .batchNorm(bnGeometry(y, eps)), sharing: .inPlace(candidates: [0]))

@@ -1,5 +1,6 @@
 // Kernels+Conv: conv2d through OpenBLAS sgemm: im2col tiles, direct 1x1 products, or shifted products for few outputs.
 import MoeIR
+import MoeNativeShim
 
 /// Namespace of the executor's kernels. Each works on raw float pointers with geometry fixed at plan time.
 enum Kernels {}
@@ -8,6 +9,8 @@ enum Kernels {}
 let columnTileBudget = 1 << 18
 /// A stride-1 conv uses shifted products instead of im2col when in/out channels per group is at least this.
 let shiftAddChannelRatio = 4
+/// Stride-1 convs with at most this many output channels per group are computed directly (no im2col, no products).
+let directMaxOutChannels = 4
 
 /// Concrete geometry of a conv2d or convTranspose2d node (NCHW).
 struct ConvGeometry: Equatable {
@@ -19,13 +22,22 @@ struct ConvGeometry: Equatable {
   var hasBias = false
   /// conv2d: output rows per im2col tile; convTranspose2d: input rows per col2im tile.
   var tileRows = 1
-  /// Floats of scratch (the column tile).
+  /// Floats of scratch (one column tile per worker, plus a weight-gradient accumulator per worker for filter grads).
   var scratchCount = 0
+  /// Threads that share the work (`Parallel.forEach`); each has `workerScratch` floats of the scratch.
+  var workers = 1
+  var workerScratch = 0
+  /// Work items per image and group when there are fewer images than workers: output-channel ranges (shifted
+  /// products, convTranspose2d) or column ranges (1x1).
+  var chunks = 1
   /// 1x1, stride 1, no padding: the input plane already is the column matrix.
   var isPointwise = false
   /// Stride-1 conv with few output channels per group: computed as shifted products (W_o,ki,kj · x added at an
   /// offset, via col2im) instead of im2col, whose column matrix would be `inChannels / outChannels` times larger.
   var isShiftAdd = false
+  /// Stride-1 conv with at most `directMaxOutChannels` outputs per group (a generator's last conv to RGB): a direct
+  /// convolution vectorised along output rows (MoeNativeShim), work items of output rows.
+  var isDirect = false
 
   var inPlane: Int { inHeight * inWidth }
   var outPlane: Int { outHeight * outWidth }
@@ -33,7 +45,7 @@ struct ConvGeometry: Equatable {
   /// conv2d geometry; `x` (N,C,H,W), `w` (O,C/g,kh,kw), `y` (N,O,OH,OW).
   static func conv(
     _ a: ConvAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
-    tileBudget: Int = columnTileBudget
+    tileBudget: Int = columnTileBudget, workers: Int = 1
   ) -> ConvGeometry {
     var g = ConvGeometry(
       batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
@@ -43,24 +55,50 @@ struct ConvGeometry: Equatable {
     g.isPointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && a.strides == [1, 1] && a.pads == [0, 0, 0, 0]
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     g.isShiftAdd = !g.isPointwise && a.strides == [1, 1] && og * shiftAddChannelRatio <= cg
-    if g.isShiftAdd {
+    g.workers = max(1, workers)
+    // The scratch budget is shared by the workers: the working memory does not grow with the thread count.
+    let budget = max(tileBudget / g.workers, 1 << 12)
+    let fewImages = g.batch * g.groups < 2 * g.workers
+    g.isDirect = !g.isPointwise && a.strides == [1, 1] && og <= directMaxOutChannels && g.kernelHeight <= 64
+    if g.isDirect {
+      g.isShiftAdd = false
+      g.workerScratch = Int(moe_direct_conv_work_floats(Int32(cg), Int32(g.kernelHeight), Int32(g.kernelWidth),
+                                                        Int32(g.dilationH), Int32(g.dilationW), Int32(g.outWidth)))
+      g.chunks = fewImages ? min(g.outHeight, 8 * g.workers) : 1
+    } else if g.isShiftAdd {
       // Tiles of input rows; the scratch holds og·kh·kw product rows per input row.
       let rowFloats = og * g.kernelHeight * g.kernelWidth * g.inWidth
-      g.tileRows = max(1, min(g.inHeight, tileBudget / max(rowFloats, 1)))
-      g.scratchCount = rowFloats * g.tileRows
-    } else if !g.isPointwise {
+      g.tileRows = max(1, min(g.inHeight, budget / max(rowFloats, 1)))
+      g.workerScratch = rowFloats * g.tileRows
+      g.chunks = fewImages ? min(og, g.workers) : 1
+    } else if g.isPointwise {
+      g.chunks = fewImages ? g.workers : 1
+    } else {
       let rowFloats = cg * g.kernelHeight * g.kernelWidth * g.outWidth
-      g.tileRows = max(1, min(g.outHeight, tileBudget / max(rowFloats, 1)))
-      g.scratchCount = rowFloats * g.tileRows
+      g.tileRows = max(1, min(g.outHeight, budget / max(rowFloats, 1)))
+      g.tileRows = balancedTileRows(g.tileRows, height: g.outHeight, images: g.batch * g.groups, workers: g.workers)
+      g.workerScratch = rowFloats * g.tileRows
     }
+    g.scratchCount = g.workerScratch * g.workers
     return g
   }
+}
+
+/// Rows per tile such that few tiles (under 8 per worker) are of equal height and their count a multiple of the
+/// workers: 16 rows on 2 workers as 8 + 8, not 14 + 2. Never more rows than `rows`.
+func balancedTileRows(_ rows: Int, height: Int, images: Int, workers: Int) -> Int {
+  let tiles = (height + rows - 1) / rows
+  guard workers > 1, images * tiles < 8 * workers else { return rows }
+  let want = (images * tiles + workers - 1) / workers * workers
+  let perImage = (want + images - 1) / images
+  return min(rows, max(1, (height + perImage - 1) / perImage))
 }
 
 extension Kernels {
   /// y = conv2d(x, w) + bias, per image and group, by one of three paths fixed at plan time: 1x1 stride-1 unpadded
   /// convs multiply the input plane directly; stride-1 convs with few output channels use `shiftAdd`; the rest build
-  /// im2col column tiles of output rows, one sgemm per tile.
+  /// im2col column tiles of output rows, one sgemm per tile. Work items (tiles, or channel/column ranges) run on
+  /// `g.workers` threads; each writes its own part of y.
   static func conv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
@@ -68,29 +106,44 @@ extension Kernels {
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth
     let beta: Float = bias == nil ? 0 : 1
-    for n in 0..<g.batch {
-      let xn = x + n * g.inChannels * g.inPlane, yn = y + n * g.outChannels * g.outPlane
-      if bias != nil || g.isShiftAdd {
-        for o in 0..<g.outChannels { (yn + o * g.outPlane).update(repeating: bias?[o] ?? 0, count: g.outPlane) }
+    let tiles = (g.outHeight + g.tileRows - 1) / g.tileRows
+    let perGroup = g.isShiftAdd || g.isPointwise || g.isDirect ? g.chunks : tiles
+    let perImage = g.groups * perGroup
+    Parallel.forEach(g.batch * perImage, workers: g.workers) { item, worker in
+      let n = item / perImage, grp = (item % perImage) / perGroup, part = item % perGroup
+      let xg = x + n * g.inChannels * g.inPlane + grp * cg * g.inPlane
+      let wg = w + grp * og * k, yg = y + n * g.outChannels * g.outPlane + grp * og * g.outPlane
+      let work = scratch + worker * g.workerScratch
+      /// Sets y[o, first..<first+count] to the bias (or zero) for the group's channels `os`.
+      func fill(_ os: Range<Int>, _ first: Int, _ count: Int) {
+        for o in os { (yg + o * g.outPlane + first).update(repeating: bias?[grp * og + o] ?? 0, count: count) }
       }
-      for grp in 0..<g.groups {
-        let xg = xn + grp * cg * g.inPlane, wg = w + grp * og * k, yg = yn + grp * og * g.outPlane
-        if g.isShiftAdd {
-          shiftAdd(g, channels: cg, outChannels: og, x: xg, w: wg, y: yg, scratch: scratch)
-          continue
-        }
-        if g.isPointwise {
-          sgemm(m: og, n: g.outPlane, k: cg, a: wg, lda: k, b: xg, ldb: g.inPlane, beta: beta, c: yg, ldc: g.outPlane)
-          continue
-        }
-        var row0 = 0
-        while row0 < g.outHeight {
-          let rows = min(g.tileRows, g.outHeight - row0)
-          let cols = rows * g.outWidth
-          im2col(g, channels: cg, x: xg, firstRow: row0, rows: rows, into: scratch)
-          sgemm(m: og, n: cols, k: k, a: wg, lda: k, b: scratch, ldb: cols, beta: beta, c: yg + row0 * g.outWidth, ldc: g.outPlane)
-          row0 += rows
-        }
+      if g.isDirect {
+        let rs = Parallel.range(part, of: g.chunks, total: g.outHeight)
+        guard !rs.isEmpty else { return }
+        moe_direct_conv_rows(
+          xg, wg, bias.map { $0 + grp * og }, yg, Int32(cg), Int32(g.inHeight), Int32(g.inWidth), Int32(og),
+          Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.padTop), Int32(g.padLeft), Int32(g.dilationH),
+          Int32(g.dilationW), Int32(g.outHeight), Int32(g.outWidth), Int32(rs.lowerBound), Int32(rs.count), work)
+      } else if g.isShiftAdd {
+        let os = Parallel.range(part, of: g.chunks, total: og)
+        guard !os.isEmpty else { return }
+        fill(os, 0, g.outPlane)
+        shiftAdd(g, channels: cg, outChannels: os.count, x: xg, w: wg + os.lowerBound * k,
+                 y: yg + os.lowerBound * g.outPlane, scratch: work)
+      } else if g.isPointwise {
+        let cs = Parallel.range(part, of: g.chunks, total: g.outPlane)
+        guard !cs.isEmpty else { return }
+        if bias != nil { fill(0..<og, cs.lowerBound, cs.count) }
+        sgemm(m: og, n: cs.count, k: cg, a: wg, lda: k, b: xg + cs.lowerBound, ldb: g.inPlane, beta: beta,
+              c: yg + cs.lowerBound, ldc: g.outPlane)
+      } else {
+        let row0 = part * g.tileRows, rows = min(g.tileRows, g.outHeight - row0)
+        let cols = rows * g.outWidth
+        if bias != nil { fill(0..<og, row0 * g.outWidth, cols) }
+        im2col(g, channels: cg, x: xg, firstRow: row0, rows: rows, into: work)
+        sgemm(m: og, n: cols, k: k, a: wg, lda: k, b: work, ldb: cols, beta: beta, c: yg + row0 * g.outWidth,
+              ldc: g.outPlane)
       }
     }
   }

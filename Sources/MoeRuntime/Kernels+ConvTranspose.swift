@@ -5,16 +5,22 @@ extension ConvGeometry {
   /// convTranspose2d geometry; `x` (N,C,H,W), `w` (C,O/g,kh,kw), `y` (N,O,OH,OW). Tiles run over input rows.
   static func convTranspose(
     _ a: ConvTransposeAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool,
-    tileBudget: Int = columnTileBudget
+    tileBudget: Int = columnTileBudget, workers: Int = 1
   ) -> ConvGeometry {
     var g = ConvGeometry(
       batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
       outChannels: y[1], outHeight: y[2], outWidth: y[3], kernelHeight: w[2], kernelWidth: w[3],
       strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
       dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups, hasBias: hasBias)
-    let rowFloats = (g.outChannels / g.groups) * g.kernelHeight * g.kernelWidth * g.inWidth
-    g.tileRows = max(1, min(g.inHeight, tileBudget / max(rowFloats, 1)))
-    g.scratchCount = rowFloats * g.tileRows
+    let og = g.outChannels / g.groups
+    g.workers = max(1, workers)
+    let budget = max(tileBudget / g.workers, 1 << 12)
+    let rowFloats = og * g.kernelHeight * g.kernelWidth * g.inWidth
+    g.tileRows = max(1, min(g.inHeight, budget / max(rowFloats, 1)))
+    g.workerScratch = rowFloats * g.tileRows
+    g.scratchCount = g.workerScratch * g.workers
+    // Tiles of one image overlap in the output, so the work items are images, or output-channel ranges of an image.
+    g.chunks = g.batch * g.groups < 2 * g.workers ? min(og, g.workers) : 1
     return g
   }
 }
@@ -22,28 +28,32 @@ extension ConvGeometry {
 extension Kernels {
   /// y = convTranspose2d(x, w) + bias. Per image, group and tile of input rows: col = W_gᵀ · x_g (sgemm), then
   /// every column entry (o, ki, kj, ih, iw) is added to y[o, ih·sh − padTop + ki·dh, iw·sw − padLeft + kj·dw].
+  /// Work items (images, or output-channel ranges of an image) run on `g.workers` threads.
   static func convTranspose2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>
   ) {
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
-    let colRows = og * g.kernelHeight * g.kernelWidth
-    for n in 0..<g.batch {
-      let xn = x + n * g.inChannels * g.inPlane, yn = y + n * g.outChannels * g.outPlane
-      for o in 0..<g.outChannels { (yn + o * g.outPlane).update(repeating: bias?[o] ?? 0, count: g.outPlane) }
-      for grp in 0..<g.groups {
-        let xg = xn + grp * cg * g.inPlane, wg = w + grp * cg * colRows, yg = yn + grp * og * g.outPlane
-        var row0 = 0
-        while row0 < g.inHeight {
-          let rows = min(g.tileRows, g.inHeight - row0)
-          let cols = rows * g.inWidth
-          sgemm(
-            transA: true, m: colRows, n: cols, k: cg, a: wg, lda: colRows, b: xg + row0 * g.inWidth, ldb: g.inPlane,
-            beta: 0, c: scratch, ldc: cols)
-          col2im(g, channels: og, col: scratch, firstRow: row0, rows: rows, into: yg, flipped: false)
-          row0 += rows
-        }
+    let taps = g.kernelHeight * g.kernelWidth, colRows = og * taps
+    let perImage = g.groups * g.chunks
+    Parallel.forEach(g.batch * perImage, workers: g.workers) { item, worker in
+      let n = item / perImage, grp = (item % perImage) / g.chunks, part = item % g.chunks
+      let os = Parallel.range(part, of: g.chunks, total: og)
+      guard !os.isEmpty else { return }
+      let xg = x + n * g.inChannels * g.inPlane + grp * cg * g.inPlane, wg = w + grp * cg * colRows
+      let yo = y + n * g.outChannels * g.outPlane + (grp * og + os.lowerBound) * g.outPlane
+      let work = scratch + worker * g.workerScratch
+      for o in os { (yo + (o - os.lowerBound) * g.outPlane).update(repeating: bias?[grp * og + o] ?? 0, count: g.outPlane) }
+      var row0 = 0
+      while row0 < g.inHeight {
+        let rows = min(g.tileRows, g.inHeight - row0)
+        let cols = rows * g.inWidth
+        sgemm(
+          transA: true, m: os.count * taps, n: cols, k: cg, a: wg + os.lowerBound * taps, lda: colRows,
+          b: xg + row0 * g.inWidth, ldb: g.inPlane, beta: 0, c: work, ldc: cols)
+        col2im(g, channels: os.count, col: work, firstRow: row0, rows: rows, into: yo, flipped: false)
+        row0 += rows
       }
     }
   }

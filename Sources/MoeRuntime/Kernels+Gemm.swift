@@ -121,23 +121,49 @@ extension Kernels {
       beta, c, Int32(max(ldc, 1)))
   }
 
+  /// `sgemm` on up to `workers` threads: C split into column ranges (or row ranges when it has more rows), each one
+  /// product. Small products (under ~1 MFLOP) run on the calling thread.
+  static func parallelSgemm(
+    workers: Int, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    let parts = min(workers, max(m, n) / 16)
+    if parts <= 1 || m * n * k < (1 << 19) {
+      return sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc)
+    }
+    let byColumns = n >= m
+    Parallel.forEach(parts, workers: workers) { p, _ in
+      let r = Parallel.range(p, of: parts, total: byColumns ? n : m)
+      if byColumns {
+        sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda,
+              b: b + (transB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
+      } else {
+        sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+              a: a + (transA ? r.lowerBound : r.lowerBound * lda), lda: lda, b: b, ldb: ldb, beta: beta,
+              c: c + r.lowerBound * ldc, ldc: ldc)
+      }
+    }
+  }
+
   /// y = x · Wᵀ + bias.
   static func linear(
     _ g: LinearGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
     if let bias {
       for r in 0..<g.rows { (y + r * g.outFeatures).update(from: bias, count: g.outFeatures) }
     }
-    sgemm(
-      transB: true, m: g.rows, n: g.outFeatures, k: g.inFeatures, a: x, lda: g.inFeatures, b: w, ldb: g.inFeatures,
+    parallelSgemm(
+      workers: workers, transB: true, m: g.rows, n: g.outFeatures, k: g.inFeatures, a: x, lda: g.inFeatures, b: w, ldb: g.inFeatures,
       beta: bias == nil ? 0 : 1, c: y, ldc: g.outFeatures)
   }
 
   /// Y = alpha · op(A) · op(B) + beta · C.
   static func gemm(
     _ g: GemmGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
     var blasBeta: Float = 0
     if let c, g.beta != 0 {
@@ -146,16 +172,19 @@ extension Kernels {
       }
       blasBeta = 1
     }
-    sgemm(
-      transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
+    parallelSgemm(
+      workers: workers, transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: a, lda: g.lda, b: b, ldb: g.ldb,
       beta: blasBeta, c: y, ldc: g.n)
   }
 
   /// Batched (broadcast) matrix product.
-  static func matmul(_ g: MatmulGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+  static func matmul(
+    _ g: MatmulGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    workers: Int = 1
+  ) {
     for i in 0..<g.aOffsets.count {
-      sgemm(
-        m: g.m, n: g.n, k: g.k, a: a + g.aOffsets[i], lda: g.k, b: b + g.bOffsets[i], ldb: g.n,
+      parallelSgemm(
+        workers: workers, m: g.m, n: g.n, k: g.k, a: a + g.aOffsets[i], lda: g.k, b: b + g.bOffsets[i], ldb: g.n,
         beta: 0, c: y + i * g.m * g.n, ldc: g.n)
     }
   }

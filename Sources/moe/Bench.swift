@@ -122,7 +122,7 @@ extension Bench {
                    + String(format: " %8.2f ms  %5.1f%%", seconds * 1000, 100 * seconds / max(total, 1e-12)))
     }
     lines.append("slowest nodes:")
-    for i in times.indices.sorted(by: { times[$0] > times[$1] }).prefix(10) {
+    for i in times.indices.sorted(by: { times[$0] > times[$1] }).prefix(12) {
       let n = exec.graph.nodes[i]
       lines.append("  " + n.name.padding(toLength: 28, withPad: " ", startingAt: 0) + " " + n.op.name.padding(toLength: 18, withPad: " ", startingAt: 0)
                    + String(format: " %8.2f ms", times[i] * 1000))

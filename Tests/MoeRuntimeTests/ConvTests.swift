@@ -16,7 +16,7 @@ final class ConvTests: XCTestCase {
     while true {
       let cg = kind == .depthwise ? 1 : rng.int(1...3)
       let groups = kind == .one ? 1 : (kind == .two ? 2 : rng.int(2...4))
-      let og = kind == .depthwise ? rng.int(1...2) : rng.int(1...3)
+      let og = kind == .depthwise ? rng.int(1...2) : rng.int(1...7)
       let kh = rng.int(1...4), kw = rng.int(1...4)
       let dil = [rng.int(1...2), rng.int(1...2)]
       let pads = (0..<4).map { _ in rng.int(0...2) }
@@ -90,44 +90,131 @@ final class ConvTests: XCTestCase {
     for budget in [1, 40, 100] {
       let c = randomConv(&rng, stride: 1, groups: .two, bias: true)
       let want = Naive.conv2d(c.x, c.w, c.b, c.attrs)
-      let g = ConvGeometry.conv(c.attrs, x: c.x.shape, w: c.w.shape, y: want.shape, hasBias: true, tileBudget: budget)
-      assertClose(
-        runGeometry(g, transposed: false, c.x, c.w, c.b, outShape: want.shape), want, convTolerance,
-        "tile budget \(budget)")
-
       let t = randomConvTranspose(&rng, stride: 2, groups: 1, bias: true)
       let tw = Naive.convTranspose2d(t.x, t.w, t.b, t.attrs)
-      let tg = ConvGeometry.convTranspose(t.attrs, x: t.x.shape, w: t.w.shape, y: tw.shape, hasBias: true, tileBudget: budget)
-      assertClose(
-        runGeometry(tg, transposed: true, t.x, t.w, t.b, outShape: tw.shape), tw, convTolerance,
-        "convT tile budget \(budget)")
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.conv(c.attrs, x: c.x.shape, w: c.w.shape, y: want.shape, hasBias: true, tileBudget: budget,
+                                  workers: workers)
+        assertClose(
+          runGeometry(g, transposed: false, c.x, c.w, c.b, outShape: want.shape), want, convTolerance,
+          "tile budget \(budget) workers \(workers)")
+        let tg = ConvGeometry.convTranspose(t.attrs, x: t.x.shape, w: t.w.shape, y: tw.shape, hasBias: true,
+                                            tileBudget: budget, workers: workers)
+        assertClose(
+          runGeometry(tg, transposed: true, t.x, t.w, t.b, outShape: tw.shape), tw, convTolerance,
+          "convT tile budget \(budget) workers \(workers)")
+      }
     }
   }
 
-  /// Few output channels (the final 9x9 64→3 conv of the generators): shifted products instead of im2col.
+  /// Few output channels per group relative to the inputs (5–6 of 24–28): shifted products instead of im2col.
   func testShiftAddConvForFewOutputChannels() throws {
     var rng = SplitMix64(seed: 6)
     for groups in [1, 2] {
       for bias in [false, true] {
         for budget in [1, 50, columnTileBudget] {
-          let cg = rng.int(8...12), og = rng.int(1...2)
+          let cg = rng.int(24...28), og = rng.int(5...6)
           let kh = rng.int(1...5), kw = rng.int(2...5)
           let attrs = ConvAttrs(
             pads: (0..<4).map { _ in rng.int(0...3) }, dilations: [rng.int(1...2), rng.int(1...2)],
             groups: groups)
           let h = rng.int(7...10), w = rng.int(7...10)
-          let x = rng.tensor([2, cg * groups, h, w]), wt = rng.tensor([og * groups, cg, kh, kw])
+          let x = rng.tensor([groups == 1 ? 1 : 2, cg * groups, h, w]), wt = rng.tensor([og * groups, cg, kh, kw])
           let b = bias ? rng.tensor([og * groups]) : nil
           let want = Naive.conv2d(x, wt, b, attrs)
-          let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: bias, tileBudget: budget)
-          XCTAssertTrue(g.isShiftAdd)
-          assertClose(
-            runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
-            "shift-add \(attrs) budget \(budget)")
+          for workers in [1, 2, 3] {
+            let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: bias, tileBudget: budget,
+                                      workers: workers)
+            XCTAssertTrue(g.isShiftAdd)
+            assertClose(
+              runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
+              "shift-add \(attrs) budget \(budget) workers \(workers)")
+          }
           if budget == columnTileBudget {
             assertClose(try runSingle(.conv2d(attrs), [x, wt] + (b.map { [$0] } ?? []), weights: [1, 2]), want, convTolerance)
           }
         }
+      }
+    }
+  }
+
+  /// At most 4 output channels per group (the final 9x9 64→3 conv of the generators): the direct kernel (AVX-512,
+  /// AVX2 or SSE), on widths around its 4-vector segments, with pads, dilations, groups and 1–3 workers.
+  func testDirectConvForFewOutputChannels() throws {
+    var rng = SplitMix64(seed: 16)
+    for trial in 0..<24 {
+      let groups = trial % 3 == 2 ? 2 : 1, og = 1 + trial % 4, cg = rng.int(1...9)
+      let kh = rng.int(1...9), kw = rng.int(2...9)
+      let attrs = ConvAttrs(
+        pads: (0..<4).map { _ in rng.int(0...4) }, dilations: [rng.int(1...2), rng.int(1...2)], groups: groups)
+      let h = rng.int(kh * 2...kh * 2 + 6)
+      let w = [5, 15, 16, 17, 31, 63, 64, 65, 130][trial % 9] + (kw - 1) * 2
+      let b = trial % 2 == 0 ? rng.tensor([og * groups]) : nil
+      let x = rng.tensor([1 + trial % 2, cg * groups, h, w]), wt = rng.tensor([og * groups, cg, kh, kw])
+      let want = Naive.conv2d(x, wt, b, attrs)
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
+        XCTAssertTrue(g.isDirect, "\(x.shape) \(wt.shape)")
+        assertClose(
+          runGeometry(g, transposed: false, x, wt, b, outShape: want.shape), want, convTolerance,
+          "direct \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
+      }
+    }
+  }
+
+  /// The weight gradient, split over input-channel ranges and workers, against naive loops; the same result for
+  /// every worker count's run twice (no dependence on which thread took which range).
+  func testFilterGradientMatchesNaiveLoopsOnAnyWorkers() throws {
+    var rng = SplitMix64(seed: 17)
+    for trial in 0..<12 {
+      let c = randomConv(&rng, stride: 1 + trial % 2, groups: trial % 3 == 0 ? .two : .one, bias: false)
+      let y = Naive.conv2d(c.x, c.w, nil, c.attrs)
+      let gy = rng.tensor(y.shape)
+      let (o, cg, kh, kw) = (c.w.shape[0], c.w.shape[1], c.w.shape[2], c.w.shape[3])
+      let og = o / c.attrs.groups
+      var want = Tensor(zeros: c.w.shape)
+      for n in 0..<c.x.shape[0] {
+        for oi in 0..<o {
+          for i in 0..<y.shape[2] {
+            for j in 0..<y.shape[3] {
+              let d = gy.data[((n * o + oi) * y.shape[2] + i) * y.shape[3] + j]
+              for ci in 0..<cg {
+                for ki in 0..<kh {
+                  for kj in 0..<kw {
+                    let ih = i * c.attrs.strides[0] - c.attrs.pads[0] + ki * c.attrs.dilations[0]
+                    let iw = j * c.attrs.strides[1] - c.attrs.pads[1] + kj * c.attrs.dilations[1]
+                    if ih < 0 || ih >= c.x.shape[2] || iw < 0 || iw >= c.x.shape[3] { continue }
+                    let xc = (oi / og) * cg + ci
+                    want.data[((oi * cg + ci) * kh + ki) * kw + kj] +=
+                      d * c.x.data[((n * c.x.shape[1] + xc) * c.x.shape[2] + ih) * c.x.shape[3] + iw]
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.filterGrad(c.attrs, x: c.x.shape, gy: gy.shape, w: c.w.shape, workers: workers)
+        var runs: [[Float]] = []
+        for _ in 0..<2 {
+          var gw = [Float](repeating: .nan, count: c.w.count)
+          var scratch = [Float](repeating: .nan, count: max(g.scratchCount, 1))
+          c.x.data.withUnsafeBufferPointer { xp in
+            gy.data.withUnsafeBufferPointer { gp in
+              gw.withUnsafeMutableBufferPointer { wp in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                  Kernels.conv2dFilterGrad(g, x: xp.baseAddress!, gy: gp.baseAddress!, gw: wp.baseAddress!,
+                                           scratch: sp.baseAddress!)
+                }
+              }
+            }
+          }
+          runs.append(gw)
+        }
+        XCTAssertEqual(runs[0], runs[1], "filter grad with \(workers) workers is not deterministic")
+        assertClose(Tensor(shape: c.w.shape, data: runs[0]), want, convTolerance,
+                    "filter grad \(c.x.shape) \(c.w.shape) \(c.attrs) workers \(workers)")
       }
     }
   }

@@ -1,5 +1,5 @@
-// MoeBLASTune: re-selects OpenBLAS's kernels from CPUID when its own table does not know the CPU (see the header).
-#include "MoeBLASTune.h"
+// MoeNativeShim: re-selects OpenBLAS's kernels from CPUID when its own table does not know the CPU (see the header).
+#include "MoeNativeShim.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,42 @@
+// MoeNativeShim: C helpers of the native runtime. OpenBLAS core selection: picks OpenBLAS's compute kernels from CPUID when its own detection falls back to a generic core.
+#ifndef MOE_NATIVE_SHIM_H
+#define MOE_NATIVE_SHIM_H
+
+/// What `moe_blas_tune` found and did. The strings are static (never freed).
+typedef struct {
+  /// The core OpenBLAS chose by itself at load time, e.g. "Prescott" on a CPU newer than the library.
+  const char *detected;
+  /// The core in use afterwards (equal to `detected` when nothing was changed).
+  const char *active;
+  /// 1 when MoeKit re-selected the core, 0 when OpenBLAS's choice was kept (or OPENBLAS_CORETYPE was set).
+  int changed;
+} moe_blas_core_choice;
+
+/// Once per process, before the first BLAS call: when OpenBLAS (a DYNAMIC_ARCH build) detected a generic core
+/// (Prescott, Core2, Nehalem, …: its CPU table predates the machine) although the CPU and the OS support
+/// AVX-512 (F, BW, DQ, VL, CD) or AVX2 + FMA, re-initialise OpenBLAS with the SkylakeX or Haswell kernels. A user's
+/// OPENBLAS_CORETYPE is always respected. Not thread-safe: call it before other threads use BLAS.
+moe_blas_core_choice moe_blas_tune(void);
+
+/// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
+/// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
+/// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID); for few output channels, where im2col or
+/// shifted products would move far more memory than they compute. KH must be at most 64.
+void moe_direct_conv_rows(const float *x, const float *w, const float *bias, float *y, int C, int H, int W, int O,
+                          int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, int row0, int rows,
+                          float *work);
+unsigned long moe_direct_conv_work_floats(int C, int KH, int KW, int dilH, int dilW, int OW);
+unsigned long moe_direct_conv_row_floats(int KW, int dilW, int OW);
+
+/// A work item of `moe_pool_run`: item index and worker id (0 for the calling thread, 1… for helpers).
+typedef void (*moe_pool_task)(void *ctx, long item, int worker);
+
+/// Runs `fn(ctx, i, worker)` for every i in [0, count) on the calling thread and up to `workers − 1` helper threads
+/// of a process-wide pool; returns when all items are done. No two concurrent calls share a worker id. Helpers spin
+/// about 0.2 ms for the next job, then sleep. Nested calls, and a call while another thread's job runs, run serially.
+void moe_pool_run(int workers, long count, moe_pool_task fn, void *ctx);
+
+/// Atomically adds `v` to `*p` and returns the old value (relaxed order: a work counter).
+static inline long moe_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+
+#endif
