@@ -48,10 +48,10 @@ enum Kernel {
     case .batchNorm(let g): Kernels.batchNorm(g, x: x[0], gamma: x[1], beta: x[2], mean: x[3], variance: x[4], y: y)
     case .batchNormTraining(let g):
       Kernels.batchNormTraining(g, x: x[0], gamma: x[1], beta: x[2], y: y, mean: outputs[1], variance: outputs[2])
-    case .pointwise(let f, let count): Kernels.pointwise(f, count: count, x: x[0], y: y)
-    case .binary(let f, let g): Kernels.binary(f, g, a: x[0], b: x[1], y: y)
-    case .prelu(let g): Kernels.prelu(g, x: x[0], slope: x[1], y: y)
-    case .select(let g): Kernels.select(g, c: x[0], a: x[1], b: x[2], y: y, scratch: scratch)
+    case .pointwise(let f, let count): Kernels.pointwise(f, count: count, x: x[0], y: y, workers: workers)
+    case .binary(let f, let g): Kernels.binary(f, g, a: x[0], b: x[1], y: y, workers: workers)
+    case .prelu(let g): Kernels.prelu(g, x: x[0], slope: x[1], y: y, workers: workers)
+    case .select(let g): Kernels.select(g, c: x[0], a: x[1], b: x[2], y: y, scratch: scratch, workers: workers)
     case .reduce(let g): Kernels.reduce(g, x: x[0], y: y)
     case .softmax(let g): Kernels.softmax(g, x: x[0], y: y)
     case .groupNorm(let g): Kernels.groupNorm(g, x: x[0], scale: x[1], bias: x[2], y: y)
@@ -64,7 +64,7 @@ enum Kernel {
     case .fused(let f):
       let r = f.residual == .none ? 0 : 1
       f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch, workers: workers)
-      Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil)
+      Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil, workers: workers)
     }
   }
 }

@@ -48,12 +48,20 @@ struct BroadcastGeometry: Equatable {
 /// where(cond, a, b): the three operands broadcast to the output.
 struct SelectGeometry: Equatable {
   var cond: StridedGather, a: StridedGather, b: StridedGather
+  /// Every operand has the output's shape (stride 1) or one element (stride 0): one pass, no gathers, no scratch.
+  var flatStrides: (cond: Int, a: Int, b: Int)?
   init(cond: [Int], a: [Int], b: [Int], y: [Int]) {
     self.cond = .broadcast(cond, to: y)
     self.a = .broadcast(a, to: y)
     self.b = .broadcast(b, to: y)
+    func stride(_ s: [Int]) -> Int? { s == y ? 1 : (elementCount(s) == 1 ? 0 : nil) }
+    if let sc = stride(cond), let sa = stride(a), let sb = stride(b) { flatStrides = (sc, sa, sb) }
   }
-  var scratchCount: Int { 2 * a.count }
+  var scratchCount: Int { flatStrides != nil ? 0 : 2 * a.count }
+
+  static func == (l: SelectGeometry, r: SelectGeometry) -> Bool {
+    l.cond == r.cond && l.a == r.a && l.b == r.b
+  }
 }
 
 /// Inference batch norm over axis 1 of (batch, channels, inner…).
@@ -63,35 +71,58 @@ struct BatchNormGeometry: Equatable {
 }
 
 extension Kernels {
+  /// Large element counts are split into ranges of at least this many elements, one per worker.
+  static let parallelChunk = 1 << 15
+
+  /// Calls `body` on disjoint ranges covering `0..<count`, on up to `workers` threads when `count` is large.
+  @inline(__always)
+  static func parallelRanges(_ count: Int, workers: Int, minChunk: Int = parallelChunk, _ body: (Range<Int>) -> Void) {
+    let parts = min(workers, max(1, count / max(minChunk, 1)))
+    if parts <= 1 { return body(0..<count) }
+    Parallel.forEach(parts, workers: workers) { p, _ in body(Parallel.range(p, of: parts, total: count)) }
+  }
+
   static func binary(
     _ f: BinaryFunction, _ g: BroadcastGeometry, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
     switch f {
-    case .add: broadcastLoop(g, a, b, y) { $0 + $1 }
-    case .sub: broadcastLoop(g, a, b, y) { $0 - $1 }
-    case .mul: broadcastLoop(g, a, b, y) { $0 * $1 }
-    case .div: broadcastLoop(g, a, b, y) { $0 / $1 }
-    case .pow: broadcastLoop(g, a, b, y) { Foundation.pow($0, $1) }
-    // NaN propagates, as in NumPy's maximum/minimum and ONNX Max/Min.
-    case .max: broadcastLoop(g, a, b, y) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-    case .min: broadcastLoop(g, a, b, y) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
-    case .greater: broadcastLoop(g, a, b, y) { $0 > $1 ? 1 : 0 }
-    case .less: broadcastLoop(g, a, b, y) { $0 < $1 ? 1 : 0 }
-    case .equal: broadcastLoop(g, a, b, y) { $0 == $1 ? 1 : 0 }
+    case .add: broadcastLoop(g, a, b, y, workers, BinaryOpAdd.self)
+    case .sub: broadcastLoop(g, a, b, y, workers, BinaryOpSub.self)
+    case .mul: broadcastLoop(g, a, b, y, workers, BinaryOpMul.self)
+    case .div: broadcastLoop(g, a, b, y, workers, BinaryOpDiv.self)
+    case .pow: broadcastLoop(g, a, b, y, workers, BinaryOpPow.self)
+    case .max: broadcastLoop(g, a, b, y, workers, BinaryOpMax.self)
+    case .min: broadcastLoop(g, a, b, y, workers, BinaryOpMin.self)
+    case .greater: broadcastLoop(g, a, b, y, workers, BinaryOpGreater.self)
+    case .less: broadcastLoop(g, a, b, y, workers, BinaryOpLess.self)
+    case .equal: broadcastLoop(g, a, b, y, workers, BinaryOpEqual.self)
     }
   }
 
   /// PReLU: y = x where x ≥ 0, else slope · x (slope broadcast to x).
-  static func prelu(_ g: BroadcastGeometry, x: UnsafePointer<Float>, slope: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-    broadcastLoop(g, x, slope, y) { $0 >= 0 ? $0 : $0 * $1 }
+  static func prelu(
+    _ g: BroadcastGeometry, x: UnsafePointer<Float>, slope: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    workers: Int = 1
+  ) {
+    broadcastLoop(g, x, slope, y, workers, BinaryOpPRelu.self)
   }
 
   /// where(cond, a, b): each operand gathered to the output shape (scratch holds the condition and `b`).
   static func select(
     _ g: SelectGeometry, c: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
+    if let (sc, sa, sb) = g.flatStrides {
+      parallelRanges(g.a.count, workers: workers) { r in
+        if sc == 1 && sa == 1 && sb == 1 {
+          for i in r { y[i] = c[i] != 0 ? a[i] : b[i] }
+        } else {
+          for i in r { y[i] = c[i * sc] != 0 ? a[i * sa] : b[i * sb] }
+        }
+      }
+      return
+    }
     let n = g.a.count, cb = scratch, bb = scratch + n
     gather(g.cond, x: c, y: cb)
     gather(g.b, x: b, y: bb)
@@ -99,42 +130,81 @@ extension Kernels {
     for i in 0..<n where cb[i] == 0 { y[i] = bb[i] }
   }
 
+  /// y = op(a, b) over the broadcast geometry; large outputs are split into row ranges (or element ranges of a
+  /// single row) over the workers.
   @inline(__always)
-  private static func broadcastLoop(
+  private static func broadcastLoop<Op: ElementwiseBinaryOp>(
     _ g: BroadcastGeometry, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-    _ y: UnsafeMutablePointer<Float>, _ op: (Float, Float) -> Float
+    _ y: UnsafeMutablePointer<Float>, _ workers: Int, _: Op.Type
   ) {
+    @inline(__always) func op(_ a: Float, _ b: Float) -> Float { Op.apply(a, b) }
     if g.count == 0 { return }
     let r = g.shape.count, inner = g.shape[r - 1]
     let sa = g.aStrides[r - 1], sb = g.bStrides[r - 1]
-    var idx = [Int](repeating: 0, count: r)
-    var ao = 0, bo = 0
-    var yp = y
-    for _ in 0..<(g.count / inner) {
-      let ap = a + ao, bp = b + bo
-      if sa == 1 && sb == 1 {
-        for i in 0..<inner { yp[i] = op(ap[i], bp[i]) }
-      } else if sa == 1 {
-        let bv = bp[0]
-        for i in 0..<inner { yp[i] = op(ap[i], bv) }
-      } else if sb == 1 {
-        let av = ap[0]
-        for i in 0..<inner { yp[i] = op(av, bp[i]) }
-      } else {
-        yp.update(repeating: op(ap[0], bp[0]), count: inner)
+    let rows = g.count / inner
+    if rows == 1 {
+      parallelRanges(inner, workers: workers) { range in
+        let lo = range.lowerBound, ap = a + lo * sa, bp = b + lo * sb, yp = y + lo, n = range.count
+        if sa == 1 && sb == 1 {
+          for i in 0..<n { yp[i] = op(ap[i], bp[i]) }
+        } else if sa == 1 {
+          let bv = bp[0]
+          for i in 0..<n { yp[i] = op(ap[i], bv) }
+        } else if sb == 1 {
+          let av = ap[0]
+          for i in 0..<n { yp[i] = op(av, bp[i]) }
+        } else {
+          yp.update(repeating: op(ap[0], bp[0]), count: n)
+        }
       }
-      yp += inner
-      var d = r - 2
-      while d >= 0 {
-        idx[d] += 1
-        ao += g.aStrides[d]
-        bo += g.bStrides[d]
-        if idx[d] < g.shape[d] { break }
-        ao -= g.aStrides[d] * g.shape[d]
-        bo -= g.bStrides[d] * g.shape[d]
-        idx[d] = 0
-        d -= 1
+      return
+    }
+    parallelRanges(rows, workers: workers, minChunk: max(1, parallelChunk / inner)) { range in
+      // Multi-index and operand offsets of the range's first row.
+      var idx = [Int](repeating: 0, count: r)
+      var ao = 0, bo = 0, rest = range.lowerBound
+      for d in stride(from: r - 2, through: 0, by: -1) {
+        idx[d] = rest % g.shape[d]
+        rest /= g.shape[d]
+        ao += idx[d] * g.aStrides[d]
+        bo += idx[d] * g.bStrides[d]
       }
+      var yp = y + range.lowerBound * inner
+      for _ in range {
+        let ap = a + ao, bp = b + bo
+        if sa == 1 && sb == 1 {
+          for i in 0..<inner { yp[i] = op(ap[i], bp[i]) }
+        } else if sa == 1 {
+          let bv = bp[0]
+          for i in 0..<inner { yp[i] = op(ap[i], bv) }
+        } else if sb == 1 {
+          let av = ap[0]
+          for i in 0..<inner { yp[i] = op(av, bp[i]) }
+        } else {
+          yp.update(repeating: op(ap[0], bp[0]), count: inner)
+        }
+        yp += inner
+        var d = r - 2
+        while d >= 0 {
+          idx[d] += 1
+          ao += g.aStrides[d]
+          bo += g.bStrides[d]
+          if idx[d] < g.shape[d] { break }
+          ao -= g.aStrides[d] * g.shape[d]
+          bo -= g.bStrides[d] * g.shape[d]
+          idx[d] = 0
+          d -= 1
+        }
+      }
+    }
+  }
+
+  /// y = f(x) elementwise (in place when y == x), in ranges over the workers when large.
+  static func pointwise(
+    _ f: PointwiseFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, workers: Int
+  ) {
+    parallelRanges(count, workers: workers) { r in
+      pointwise(f, count: r.count, x: x + r.lowerBound, y: y + r.lowerBound)
     }
   }
 
@@ -185,10 +255,15 @@ extension Kernels {
   }
 
   /// Applies a fused epilogue in place: y = act(y + r) (`before`), act(y) + r (`after`), or act(y).
-  static func epilogue(_ f: FusedKernel, y: UnsafeMutablePointer<Float>, residual r: UnsafePointer<Float>?) {
-    if let r, f.residual == .before { for i in 0..<f.count { y[i] += r[i] } }
-    if let act = f.activation { pointwise(act, count: f.count, x: UnsafePointer(y), y: y) }
-    if let r, f.residual == .after { for i in 0..<f.count { y[i] += r[i] } }
+  static func epilogue(
+    _ f: FusedKernel, y: UnsafeMutablePointer<Float>, residual r: UnsafePointer<Float>?, workers: Int = 1
+  ) {
+    parallelRanges(f.count, workers: workers) { range in
+      let yp = y + range.lowerBound, rp = r.map { $0 + range.lowerBound }, n = range.count
+      if let rp, f.residual == .before { for i in 0..<n { yp[i] += rp[i] } }
+      if let act = f.activation { pointwise(act, count: n, x: UnsafePointer(yp), y: yp) }
+      if let rp, f.residual == .after { for i in 0..<n { yp[i] += rp[i] } }
+    }
   }
 
   @inline(__always)
@@ -214,3 +289,18 @@ extension Kernels {
     }
   }
 }
+
+/// A binary function as a type, so each broadcast loop is specialised for it (no call per element).
+protocol ElementwiseBinaryOp { static func apply(_ a: Float, _ b: Float) -> Float }
+enum BinaryOpAdd: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
+enum BinaryOpSub: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
+enum BinaryOpMul: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
+enum BinaryOpDiv: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
+enum BinaryOpPow: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { Foundation.pow(a, b) } }
+/// NaN propagates, as in NumPy's maximum/minimum and ONNX Max/Min.
+enum BinaryOpMax: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) } }
+enum BinaryOpMin: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) } }
+enum BinaryOpGreater: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a > b ? 1 : 0 } }
+enum BinaryOpLess: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a < b ? 1 : 0 } }
+enum BinaryOpEqual: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a == b ? 1 : 0 } }
+enum BinaryOpPRelu: ElementwiseBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a >= 0 ? a : a * b } }

@@ -26,6 +26,48 @@ final class ElementwiseTests: XCTestCase {
     }
   }
 
+  /// Outputs large enough to be split over the workers (row ranges, element ranges of one row, flat `where`),
+  /// against naive loops, on 1, 2 and 3 threads.
+  func testLargeElementwiseOpsSplitOverWorkersMatchNaiveLoops() throws {
+    var rng = SplitMix64(seed: 29)
+    let pairs: [([Int], [Int])] = [
+      ([4, 64, 32, 32], [4, 64, 32, 32]), ([4, 64, 32, 32], [1, 64, 1, 1]), ([4, 64, 32, 32], [1]),
+      ([1], [3, 70_000]), ([5, 1, 300], [1, 80, 300]), ([70_001], [70_001]),
+    ]
+    let ops: [(Op, (Float, Float) -> Float)] = [(.add, { $0 + $1 }), (.mul, { $0 * $1 }), (.binary(.greater), { $0 > $1 ? 1 : 0 })]
+    for threads in [1, 2, 3] {
+      for (op, f) in ops {
+        for (sa, sb) in pairs {
+          let a = rng.tensor(sa), b = rng.tensor(sb)
+          var g = Graph(name: "large")
+          g.inputs = [ValueInfo(name: "a", shape: Shape(sa)), ValueInfo(name: "b", shape: Shape(sb))]
+          g.add(op, ["a", "b"], name: "y")
+          let comparison = op == .binary(.greater)
+          if comparison { g.add(.cast(.float32), ["y"], name: "f") }
+          g.add(.relu, [comparison ? "f" : "y"], name: "r")
+          g.outputs = ["y", "r"]
+          let out = try Executor(graph: g, options: ExecutorOptions(threads: threads)).run(["a": a, "b": b])
+          let want = Naive.broadcast(a, b, f)
+          assertClose(out["y"]!, want, elementwiseTolerance, "\(op.name) \(sa) \(sb) threads \(threads)")
+          assertClose(out["r"]!, Tensor(shape: want.shape, data: want.data.map { max($0, 0) }), elementwiseTolerance)
+        }
+      }
+      // where(c, a, b) with every operand full-size or one element.
+      let shape = [8, 32, 32, 32]
+      let c = Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in Float(rng.int(0...1)) })
+      let a = rng.tensor(shape), b = rng.tensor([1])
+      var g = Graph(name: "where")
+      g.inputs = [ValueInfo(name: "c", dtype: .bool, shape: Shape(shape)), ValueInfo(name: "a", shape: Shape(shape)),
+                  ValueInfo(name: "b", shape: [1])]
+      g.add(.select, ["c", "a", "b"], name: "y")
+      g.add(.select, ["c", "b", "a"], name: "z")
+      g.outputs = ["y", "z"]
+      let out = try Executor(graph: g, options: ExecutorOptions(threads: threads)).run(["c": c, "a": a, "b": b])
+      XCTAssertEqual(out["y"]!.data, (0..<c.count).map { c.data[$0] != 0 ? a.data[$0] : b.data[0] })
+      XCTAssertEqual(out["z"]!.data, (0..<c.count).map { c.data[$0] != 0 ? b.data[0] : a.data[$0] })
+    }
+  }
+
   func testSameValueOnBothSides() throws {
     var g = Graph(name: "square")
     g.inputs = [ValueInfo(name: "x", shape: [3, 4])]
