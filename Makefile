@@ -46,11 +46,15 @@ test-python: venv
 demo: deps build wasm
 	BIN=$(BIN) PY=$(PY) DEMO_DIR=$(DEMO_DIR) Samples/demo.sh
 
-# ms/image of the paper generator at batch 1 and 16: MoeKit native, real Chainer and ONNX Runtime in the same run, with ratios.
+# ms/image of the paper generator at batch 1 and 16: MoeKit native, real Chainer and ONNX Runtime in the same run, with
+# ratios (then again with one core kept busy by another process); then PyTorch-exported U-Net, SRGAN and pix2pix
+# generators in MoeKit and ONNX Runtime (needs PyTorch).
 bench: deps build
 	@mkdir -p $(DEMO_DIR)
 	@[ -f $(DEMO_DIR)/paper/model.npz ] || $(PY) Converters/chainer/make_fixture.py --arch srresnet-generator --C 64 --B 16 --U 3 --n 162 --seed 0 --batch 1 --out $(DEMO_DIR)/paper
 	$(PY) Converters/bench_speed.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz
+	$(PY) Converters/bench_speed.py --moe $(BIN) --model $(DEMO_DIR)/paper/model.npz --busy
+	$(PY) Converters/bench_onnx_zoo.py --moe $(BIN)
 
 # Bytes and output PSNR of every encoding and of `auto` on the paper generator, next to WebDNN's eightbit.
 bench-size: deps build

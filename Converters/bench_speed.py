@@ -1,14 +1,17 @@
 """Speed of the paper generator in MoeKit native, real Chainer and ONNX Runtime, measured side by side in one run.
 
 Usage: bench_speed.py --moe .build/release/moe --model demo-out/paper/model.npz [--batches 1,16] [--runs 5] [--rounds 3]
-                      [--threads 2]
+                      [--threads 2] [--busy]
 
 MoeKit is timed by ``moe bench --json`` (median of ``--runs`` after a warm-up); Chainer 7.8.1 (NumPy's BLAS) and ONNX
 Runtime (CPU, on MoeKit's ONNX export of the same checkpoint) are timed here the same way, on the same inputs,
 in alternating rounds. Prints a Markdown table with each runtime's ms/image and the ratio to MoeKit (> 1: MoeKit is
-faster), then one JSON line. A benchmark, not a test: nothing is asserted.
+faster), then one JSON line. ONNX Runtime runs with its default session options but for the thread count.
+With --busy, a second process keeps one core busy (a spinning loop, as another program on a shared machine would)
+during every measurement. A benchmark, not a test: nothing is asserted.
 """
 import argparse
+import atexit
 import json
 import os
 import statistics
@@ -55,6 +58,7 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--busy", action="store_true", help="keep one core busy with another process while measuring")
     a = p.parse_args(argv)
     hyper = infer_hyper(a.model)
     model = moe_zoo.build("srresnet-generator", **hyper)
@@ -64,7 +68,6 @@ def main(argv=None):
         subprocess.run([a.moe, "convert", a.model, "-o", onnx_path], check=True, capture_output=True, stdin=subprocess.DEVNULL)
         so = ort.SessionOptions()
         so.intra_op_num_threads = a.threads
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
     batches = [int(b) for b in a.batches.split(",")]
     rng = np.random.default_rng(0)
@@ -75,8 +78,11 @@ def main(argv=None):
             model(z)
 
     # Rounds alternate the runtimes so that a slow spell of a shared machine hits all of them; each figure is the
-    # median over rounds of per-round medians. ONNX Runtime's pool does not spin, so it cannot steal the cores
-    # `moe bench` (a child process) runs on.
+    # median over rounds of per-round medians.
+    busy = None
+    if a.busy:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        atexit.register(busy.kill)
     samples = {(rt, batch): [] for rt in ("moekit", "chainer", "onnxruntime") for batch in batches}
     extra = {}
     for k in range(a.rounds):
@@ -90,6 +96,9 @@ def main(argv=None):
             z = inputs[batch]
             samples[("chainer", batch)].append(median_ms(lambda: run_chainer(z), a.runs) / batch)
             samples[("onnxruntime", batch)].append(median_ms(lambda: session.run(None, {session.get_inputs()[0].name: z}), a.runs) / batch)
+    if busy is not None:
+        busy.kill()
+        busy.wait()
     rows = []
     for batch in batches:
         r = dict(batch=batch, peak_bytes=extra[batch]["peak_bytes"], peak_resident_bytes=extra[batch].get("peak_resident_bytes"))
@@ -101,8 +110,9 @@ def main(argv=None):
         r["chainer_ratio"] = r["chainer_ms"] / r["moekit_ms"]
         r["onnxruntime_ratio"] = r["onnxruntime_ms"] / r["moekit_ms"]
         rows.append(r)
-    print("srresnet-generator C=%d B=%d U=%d n=%d, %d thread(s), %d rounds of %d runs (median of round medians)"
-          % (hyper["C"], hyper["B"], hyper["U"], hyper["n"], a.threads, a.rounds, a.runs))
+    print("srresnet-generator C=%d B=%d U=%d n=%d, %d thread(s), %d rounds of %d runs (median of round medians)%s"
+          % (hyper["C"], hyper["B"], hyper["U"], hyper["n"], a.threads, a.rounds, a.runs,
+             ", one core kept busy by another process (--busy)" if a.busy else ""))
     print()
     print("| batch | MoeKit native ms/image | GFLOP/s | Chainer %s ms/image | ONNX Runtime %s ms/image | Chainer ÷ MoeKit | ORT ÷ MoeKit |" % (chainer.__version__, ort.__version__))
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -114,7 +124,8 @@ def main(argv=None):
         print("batch %d: MoeKit's memory plan peaks at %.1f MiB (activations, weights excluded); the moe process at %.1f MiB resident"
               % (r["batch"], r["peak_bytes"] / 2 ** 20, (r["peak_resident_bytes"] or 0) / 2 ** 20))
     print()
-    print(json.dumps({"model": a.model, "hyper": hyper, "threads": a.threads, "rounds": a.rounds, "runs": a.runs, "rows": rows}))
+    print(json.dumps({"model": a.model, "hyper": hyper, "threads": a.threads, "rounds": a.rounds, "runs": a.runs,
+                      "busy": a.busy, "rows": rows}))
     return 0
 
 

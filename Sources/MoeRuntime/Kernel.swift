@@ -7,6 +7,8 @@ enum Kernel {
   case none
   case conv(ConvGeometry)
   case convTranspose(ConvGeometry)
+  /// A stride-1 convTranspose2d run as conv2d (geometry of the conv2d) after flipping its weights into scratch.
+  case convTransposeAsConv(ConvGeometry)
   case convFilterGrad(ConvGeometry)
   case linear(LinearGeometry)
   case gemm(GemmGeometry)
@@ -41,6 +43,10 @@ enum Kernel {
     case .conv(let g): Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
     case .convTranspose(let g):
       Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
+    case .convTransposeAsConv(let g):
+      let flipped = MemoryPlan.aligned(g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth)
+      Kernels.flipTransposedWeights(g, w: x[1], into: scratch)
+      Kernels.conv2d(g, x: x[0], w: scratch, bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch + flipped)
     case .convFilterGrad(let g): Kernels.conv2dFilterGrad(g, x: x[0], gy: x[1], gw: y, scratch: scratch)
     case .linear(let g): Kernels.linear(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, workers: workers)
     case .gemm(let g): Kernels.gemm(g, a: x[0], b: x[1], c: x.count > 2 ? x[2] : nil, y: y, workers: workers)
@@ -56,8 +62,8 @@ enum Kernel {
     case .softmax(let g): Kernels.softmax(g, x: x[0], y: y)
     case .groupNorm(let g): Kernels.groupNorm(g, x: x[0], scale: x[1], bias: x[2], y: y)
     case .pad(let g): Kernels.pad(g, x: x[0], y: y)
-    case .pool(let g): Kernels.pool(g, x: x[0], y: y)
-    case .resize(let g): Kernels.resize(g, x: x[0], y: y)
+    case .pool(let g): Kernels.pool(g, x: x[0], y: y, workers: workers)
+    case .resize(let g): Kernels.resize(g, x: x[0], y: y, workers: workers)
     case .gather(let g): Kernels.gather(g, x: x[0], y: y)
     case .depthToSpace(let g): Kernels.depthToSpace(g, x: x[0], y: y)
     case .concat(let g): Kernels.concat(g, inputs: x, y: y)
@@ -138,6 +144,9 @@ extension Op {
       let g = ConvGeometry.filterGrad(a, x: s[0], gy: s[1], w: y, workers: workers)
       return LoweredNode(kernel: .convFilterGrad(g), scratchCount: g.scratchCount)
     case .convTranspose2d(let a):
+      if let g = ConvGeometry.convTransposeAsConv(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2, workers: workers) {
+        return LoweredNode(kernel: .convTransposeAsConv(g), scratchCount: MemoryPlan.aligned(elementCount(s[1])) + g.scratchCount)
+      }
       let g = ConvGeometry.convTranspose(a, x: s[0], w: s[1], y: y, hasBias: s.count > 2, workers: workers)
       return LoweredNode(kernel: .convTranspose(g), scratchCount: g.scratchCount)
     case .batchNorm(let eps):

@@ -9,8 +9,9 @@ enum Kernels {}
 let columnTileBudget = 1 << 18
 /// A stride-1 conv uses shifted products instead of im2col when in/out channels per group is at least this.
 let shiftAddChannelRatio = 4
-/// Stride-1 convs with at most this many output channels per group are computed directly (no im2col, no products).
-let directMaxOutChannels = 4
+/// Stride-1 convs with at most this many output channels per group are computed directly (no im2col, no products):
+/// a generator's last conv to RGB, a small U-Net's 16-channel convs.
+let directMaxOutChannels = 16
 
 /// Concrete geometry of a conv2d or convTranspose2d node (NCHW).
 struct ConvGeometry: Equatable {
@@ -35,8 +36,8 @@ struct ConvGeometry: Equatable {
   /// Stride-1 conv with few output channels per group: computed as shifted products (W_o,ki,kj · x added at an
   /// offset, via col2im) instead of im2col, whose column matrix would be `inChannels / outChannels` times larger.
   var isShiftAdd = false
-  /// Stride-1 conv with at most `directMaxOutChannels` outputs per group (a generator's last conv to RGB): a direct
-  /// convolution vectorised along output rows (MoeNativeShim), work items of output rows.
+  /// Stride-1 conv with at most `directMaxOutChannels` outputs per group: a direct convolution vectorised along
+  /// output rows (MoeNativeShim), in blocks of 4 output channels; work items of output rows.
   var isDirect = false
 
   var inPlane: Int { inHeight * inWidth }

@@ -25,7 +25,43 @@ extension ConvGeometry {
   }
 }
 
+extension ConvGeometry {
+  /// A stride-1 convTranspose2d as the conv2d it equals (a full correlation with the kernel flipped and its
+  /// in/out axes swapped), which runs as im2col + sgemm or the direct kernel instead of sgemm + col2im: much less
+  /// memory traffic, and a well-shaped product when the transposed conv has few input channels (the input gradient
+  /// of a generator's last conv to RGB). Nil when a pad would be negative or the shapes do not match.
+  static func convTransposeAsConv(
+    _ a: ConvTransposeAttrs, x: [Int], w: [Int], y: [Int], hasBias: Bool, workers: Int
+  ) -> ConvGeometry? {
+    guard a.strides == [1, 1], x.count == 4, w.count == 4, y.count == 4 else { return nil }
+    let reachH = (w[2] - 1) * a.dilations[0], reachW = (w[3] - 1) * a.dilations[1]
+    let pads = [reachH - a.pads[0], reachW - a.pads[1], reachH - a.pads[2] + a.outputPadding[0],
+                reachW - a.pads[3] + a.outputPadding[1]]
+    guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+    let outH = x[2] + pads[0] + pads[2] - reachH, outW = x[3] + pads[1] + pads[3] - reachW
+    guard outH == y[2], outW == y[3], y[1] == w[1] * a.groups else { return nil }
+    let attrs = ConvAttrs(strides: [1, 1], pads: pads, dilations: a.dilations, groups: a.groups)
+    let w2 = [y[1], x[1] / a.groups, w[2], w[3]]
+    return ConvGeometry.conv(attrs, x: x, w: w2, y: y, hasBias: hasBias, workers: workers)
+  }
+}
+
 extension Kernels {
+  /// conv2d weights (O, C/g, kh, kw) of a stride-1 convTranspose2d with weights (C, O/g, kh, kw): flipped in both
+  /// spatial axes, in/out swapped within each group. `g` is the conv2d geometry (`convTransposeAsConv`).
+  static func flipTransposedWeights(_ g: ConvGeometry, w: UnsafePointer<Float>, into w2: UnsafeMutablePointer<Float>) {
+    let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
+    let kh = g.kernelHeight, kw = g.kernelWidth, taps = kh * kw
+    for grp in 0..<g.groups {
+      for c in 0..<cg {
+        for o in 0..<og {
+          let src = w + ((grp * cg + c) * og + o) * taps, dst = w2 + ((grp * og + o) * cg + c) * taps
+          for t in 0..<taps { dst[taps - 1 - t] = src[t] }
+        }
+      }
+    }
+  }
+
   /// y = convTranspose2d(x, w) + bias. Per image, group and tile of input rows: col = W_gᵀ · x_g (sgemm), then
   /// every column entry (o, ki, kj, ih, iw) is added to y[o, ih·sh − padTop + ki·dh, iw·sw − padLeft + kj·dw].
   /// Work items (images, or output-channel ranges of an image) run on `g.workers` threads.

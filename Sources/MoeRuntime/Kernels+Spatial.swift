@@ -125,40 +125,70 @@ extension Kernels {
 
   /// Max pooling ignores padding; average pooling divides by the in-input window size, or with `countIncludePad`
   /// by the window clipped to the padded input (ONNX Runtime's rule).
-  static func pool(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+  /// Max or average pooling, planes split over the workers. Windows lying wholly inside the input take a loop
+  /// without bounds checks; windows over the padding (or past it, ceil_mode) count what ONNX counts.
+  static func pool(_ g: PoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, workers: Int = 1) {
     let a = g.attrs, (kh, kw) = (a.kernel[0], a.kernel[1]), (sh, sw) = (a.strides[0], a.strides[1])
     let (dh, dw) = (a.dilations[0], a.dilations[1]), (pt, pl) = (a.pads[0], a.pads[1])
     let (padH, padW) = (g.height + a.pads[2], g.width + a.pads[3])
-    for p in 0..<g.planes {
-      let xp = x + p * g.height * g.width, yp = y + p * g.outH * g.outW
-      for oh in 0..<g.outH {
-        let h0 = oh * sh - pt
-        for ow in 0..<g.outW {
-          let w0 = ow * sw - pl
-          var acc: Float = g.isMax ? -.infinity : 0
-          var inside = 0, padded = 0
-          for i in 0..<kh {
-            let h = h0 + i * dh
-            if h >= padH { break }
-            for j in 0..<kw {
-              let w = w0 + j * dw
-              if w >= padW { break }
-              padded += 1
-              guard h >= 0, w >= 0, h < g.height, w < g.width else { continue }
-              let v = xp[h * g.width + w]
-              inside += 1
-              if g.isMax { if v > acc || v.isNaN { acc = v } } else { acc += v }
+    let (height, width, outH, outW, isMax) = (g.height, g.width, g.outH, g.outW, g.isMax)
+    let includePad = a.countIncludePad, full = Float(kh * kw)
+    let perChunk = max(1, (1 << 15) / max(height * width, 1))
+    let chunks = (g.planes + perChunk - 1) / perChunk
+    Parallel.forEach(chunks, workers: workers) { chunk, _ in
+      for p in (chunk * perChunk)..<min(g.planes, (chunk + 1) * perChunk) {
+        let xp = x + p * height * width, yp = y + p * outH * outW
+        for oh in 0..<outH {
+          let h0 = oh * sh - pt
+          let rowInside = h0 >= 0 && h0 + (kh - 1) * dh < height
+          for ow in 0..<outW {
+            let w0 = ow * sw - pl
+            if rowInside && w0 >= 0 && w0 + (kw - 1) * dw < width {
+              let base = xp + h0 * width + w0
+              if isMax && kh == 2 && kw == 2 && dh == 1 && dw == 1 {
+                // The common 2x2 max pool: NaN propagates as in the loop below.
+                let v0 = base[0], v1 = base[1], v2 = base[width], v3 = base[width + 1]
+                let m = Swift.max(Swift.max(v0, v1), Swift.max(v2, v3))
+                yp[oh * outW + ow] = v0.isNaN || v1.isNaN || v2.isNaN || v3.isNaN ? .nan : m
+                continue
+              }
+              var acc: Float = isMax ? -.infinity : 0
+              for i in 0..<kh {
+                let r = base + i * dh * width
+                for j in 0..<kw {
+                  let v = r[j * dw]
+                  if isMax { if v > acc || v.isNaN { acc = v } } else { acc += v }
+                }
+              }
+              yp[oh * outW + ow] = isMax ? acc : acc / full
+              continue
             }
+            var acc: Float = isMax ? -.infinity : 0
+            var inside = 0, padded = 0
+            for i in 0..<kh {
+              let h = h0 + i * dh
+              if h >= padH { break }
+              for j in 0..<kw {
+                let w = w0 + j * dw
+                if w >= padW { break }
+                padded += 1
+                guard h >= 0, w >= 0, h < height, w < width else { continue }
+                let v = xp[h * width + w]
+                inside += 1
+                if isMax { if v > acc || v.isNaN { acc = v } } else { acc += v }
+              }
+            }
+            if !isMax { acc /= Float(includePad ? padded : Swift.max(inside, 1)) }
+            yp[oh * outW + ow] = acc
           }
-          if !g.isMax { acc /= Float(a.countIncludePad ? padded : Swift.max(inside, 1)) }
-          yp[oh * g.outW + ow] = acc
         }
       }
     }
   }
 
-  static func resize(_ g: ResizeGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-    for p in 0..<g.planes {
+  /// Resize (nearest or linear: each output a blend of up to four inputs), planes split over the workers.
+  static func resize(_ g: ResizeGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, workers: Int = 1) {
+    Parallel.forEach(g.planes, workers: g.planes * g.outH * g.outW >= (1 << 15) ? workers : 1) { p, _ in
       let xp = x + p * g.height * g.width, yp = y + p * g.outH * g.outW
       for (oh, (r0, r1, wr)) in g.rows.enumerated() {
         let a = xp + r0 * g.width, b = xp + r1 * g.width, out = yp + oh * g.outW

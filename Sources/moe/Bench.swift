@@ -102,8 +102,15 @@ struct Bench: AsyncParsableCommand {
   }
 }
 
-/// The process's peak resident set size in bytes (getrusage; Linux reports kilobytes).
+/// The process's peak resident set size in bytes (/proc/self/status VmHWM; getrusage elsewhere).
 func peakResidentBytes() -> Int {
+  // VmHWM belongs to this process image; getrusage's ru_maxrss survives execve on Linux, so a `moe bench` started
+  // by a large parent process (a Python benchmark holding Chainer's buffers) would report the parent's peak.
+  if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+     let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+     let kb = Int(line.split(separator: " ").dropFirst().first(where: { !$0.isEmpty }) ?? "") {
+    return kb * 1024
+  }
   var usage = rusage()
   guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
   return Int(usage.ru_maxrss) * 1024

@@ -20,8 +20,8 @@ moe_blas_core_choice moe_blas_tune(void);
 
 /// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
 /// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
-/// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID); for few output channels, where im2col or
-/// shifted products would move far more memory than they compute. KH must be at most 64.
+/// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID), output channels in blocks of 4; for few
+/// output channels, where im2col or shifted products would move far more memory than they compute. KH ≤ 64.
 void moe_direct_conv_rows(const float *x, const float *w, const float *bias, float *y, int C, int H, int W, int O,
                           int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, int row0, int rows,
                           float *work);
