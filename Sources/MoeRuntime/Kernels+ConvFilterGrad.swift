@@ -1,5 +1,9 @@
 // Kernels+ConvFilterGrad: the weight gradient of conv2d, ∂W = Σₙ ∂y · im2col(x)ᵀ, one sgemm per column tile.
 import MoeIR
+import MoeNativeShim
+
+/// Stride-1 weight gradients with at most this many output channels per group are summed directly.
+let directFilterGradMaxOutChannels = 8
 
 extension ConvGeometry {
   /// Geometry of conv2d_filter_grad: the forward conv's geometry with the im2col path forced.
@@ -7,7 +11,8 @@ extension ConvGeometry {
     var g = ConvGeometry.conv(a, x: x, w: w, y: gy, hasBias: false)
     g.isShiftAdd = false
     g.isPointwise = false
-    g.isDirect = false
+    // Few output channels at stride 1 (the gradient of a generator's last conv to RGB): summed directly.
+    g.isDirect = a.strides == [1, 1] && (g.outChannels / g.groups) <= directFilterGradMaxOutChannels
     let cg = g.inChannels / g.groups
     g.workers = max(1, workers)
     // Work items are ranges of input channels (columns of gw), each summing over every image and tile in the same
@@ -16,6 +21,11 @@ extension ConvGeometry {
     let rowFloats = ((cg + g.chunks - 1) / g.chunks) * g.kernelHeight * g.kernelWidth * g.outWidth
     g.tileRows = max(1, min(g.outHeight, max(columnTileBudget / g.workers, 1 << 12) / max(rowFloats, 1)))
     g.workerScratch = rowFloats * g.tileRows
+    if g.isDirect {
+      g.workerScratch = Int(moe_direct_filter_grad_work_floats(
+        Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.dilationH), Int32(g.dilationW),
+        Int32(g.outChannels / g.groups), Int32(g.outHeight), Int32(g.outWidth)))
+    }
     g.scratchCount = g.workerScratch * g.workers
     return g
   }
@@ -37,6 +47,17 @@ extension Kernels {
       guard !cs.isEmpty else { return }
       let work = scratch + worker * g.workerScratch
       let n0 = cs.count * taps
+      if g.isDirect {
+        for n in 0..<g.batch {
+          moe_direct_filter_grad(
+            x + n * g.inChannels * g.inPlane + grp * cg * g.inPlane,
+            gy + n * g.outChannels * g.outPlane + grp * og * g.outPlane, gw + grp * og * k,
+            Int32(cs.lowerBound), Int32(cs.count), Int32(cg), Int32(g.inHeight), Int32(g.inWidth), Int32(og),
+            Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.padTop), Int32(g.padLeft), Int32(g.dilationH),
+            Int32(g.dilationW), Int32(g.outHeight), Int32(g.outWidth), work)
+        }
+        return
+      }
       for n in 0..<g.batch {
         let xg = x + n * g.inChannels * g.inPlane + (grp * cg + cs.lowerBound) * g.inPlane
         let gyg = gy + n * g.outChannels * g.outPlane + grp * og * g.outPlane

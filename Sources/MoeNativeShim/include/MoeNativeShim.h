@@ -28,6 +28,14 @@ void moe_direct_conv_rows(const float *x, const float *w, const float *bias, flo
 unsigned long moe_direct_conv_work_floats(int C, int KH, int KW, int dilH, int dilW, int OW);
 unsigned long moe_direct_conv_row_floats(int KW, int dilW, int OW);
 
+/// Adds to gw (O, C, KH, KW) the weight gradient of a stride-1 convolution of one image and group over input
+/// channels [c0, c0 + cn): gw[o, c, ki, kj] += Σ gy[o, oh, ow] · x[c, oh − padT + ki·dilH, ow − padL + kj·dilW].
+/// x (C, H, W), gy (O, OH, OW). `work` holds `moe_direct_filter_grad_work_floats(…)` floats. For few output channels
+/// (blocks of 4), where an im2col matrix of C·KH·KW rows per image would dominate.
+void moe_direct_filter_grad(const float *x, const float *gy, float *gw, int c0, int cn, int C, int H, int W, int O,
+                            int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, float *work);
+unsigned long moe_direct_filter_grad_work_floats(int KH, int KW, int dilH, int dilW, int O, int OH, int OW);
+
 /// A work item of `moe_pool_run`: item index and worker id (0 for the calling thread, 1… for helpers).
 typedef void (*moe_pool_task)(void *ctx, long item, int worker);
 
