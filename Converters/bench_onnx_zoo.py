@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -29,6 +28,7 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
 import export_zoo  # noqa: E402
+from bench_speed import median_ms  # noqa: E402  (warm-up, then the median of timed runs, as for the paper generator)
 
 # name → (constructor, input shape without the batch, what it is)
 MODELS = {
@@ -56,16 +56,6 @@ def export(name, path):
     torch.onnx.export(m, (torch.randn(2, *shape),), path, dynamo=False, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17)
     return shape
-
-
-def median_ms(fn, runs):
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def main(argv=None):

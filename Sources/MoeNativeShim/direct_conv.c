@@ -3,6 +3,19 @@
 #include "MoeNativeShim.h"
 #include <stddef.h>
 
+int moe_vector_level(void) {
+  static int level = -1;
+  if (level < 0) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+#else
+    level = 0;
+#endif
+  }
+  return level;
+}
+
 unsigned long moe_direct_conv_row_floats(int KW, int dilW, int OW) {
   // Whole segments of 4 vectors of up to 16 floats, plus the kernel's reach.
   size_t segs = ((size_t)OW + 63) / 64 * 64;
@@ -40,15 +53,7 @@ unsigned long moe_direct_conv_work_floats(int C, int KH, int KW, int dilH, int d
 void moe_direct_conv_rows(const float *x, const float *w, const float *bias, float *y, int C, int H, int W, int O,
                           int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, int row0, int rows,
                           float *work) {
-  static int level = -1;  // 2: AVX-512, 1: AVX2 + FMA, 0: SSE
-  if (level < 0) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-#else
-    level = 0;
-#endif
-  }
+  int level = moe_vector_level();
   if (level == 2) {
     direct_conv_rows_avx512(x, w, bias, y, C, H, W, O, KH, KW, padT, padL, dilH, dilW, OH, OW, row0, rows, work);
   } else if (level == 1) {

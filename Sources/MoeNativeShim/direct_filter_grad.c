@@ -35,15 +35,7 @@ unsigned long moe_direct_filter_grad_work_floats(int KH, int KW, int dilH, int d
 
 void moe_direct_filter_grad(const float *x, const float *gy, float *gw, int c0, int cn, int C, int H, int W, int O,
                             int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, float *work) {
-  static int level = -1;
-  if (level < 0) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-#else
-    level = 0;
-#endif
-  }
+  int level = moe_vector_level();
   if (level == 2) {
     direct_filter_grad_avx512(x, gy, gw, C, c0, cn, C, H, W, O, KH, KW, padT, padL, dilH, dilW, OH, OW, work);
   } else if (level == 1) {

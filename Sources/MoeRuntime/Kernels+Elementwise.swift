@@ -142,20 +142,24 @@ extension Kernels {
     let r = g.shape.count, inner = g.shape[r - 1]
     let sa = g.aStrides[r - 1], sb = g.bStrides[r - 1]
     let rows = g.count / inner
+    /// n outputs of one row: each operand advances by its innermost stride (1) or stays (0, broadcast).
+    @inline(__always) func row(_ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ n: Int) {
+      if sa == 1 && sb == 1 {
+        for i in 0..<n { yp[i] = op(ap[i], bp[i]) }
+      } else if sa == 1 {
+        let bv = bp[0]
+        for i in 0..<n { yp[i] = op(ap[i], bv) }
+      } else if sb == 1 {
+        let av = ap[0]
+        for i in 0..<n { yp[i] = op(av, bp[i]) }
+      } else {
+        yp.update(repeating: op(ap[0], bp[0]), count: n)
+      }
+    }
     if rows == 1 {
       parallelRanges(inner, workers: workers) { range in
-        let lo = range.lowerBound, ap = a + lo * sa, bp = b + lo * sb, yp = y + lo, n = range.count
-        if sa == 1 && sb == 1 {
-          for i in 0..<n { yp[i] = op(ap[i], bp[i]) }
-        } else if sa == 1 {
-          let bv = bp[0]
-          for i in 0..<n { yp[i] = op(ap[i], bv) }
-        } else if sb == 1 {
-          let av = ap[0]
-          for i in 0..<n { yp[i] = op(av, bp[i]) }
-        } else {
-          yp.update(repeating: op(ap[0], bp[0]), count: n)
-        }
+        let lo = range.lowerBound
+        row(a + lo * sa, b + lo * sb, y + lo, range.count)
       }
       return
     }
@@ -171,18 +175,7 @@ extension Kernels {
       }
       var yp = y + range.lowerBound * inner
       for _ in range {
-        let ap = a + ao, bp = b + bo
-        if sa == 1 && sb == 1 {
-          for i in 0..<inner { yp[i] = op(ap[i], bp[i]) }
-        } else if sa == 1 {
-          let bv = bp[0]
-          for i in 0..<inner { yp[i] = op(ap[i], bv) }
-        } else if sb == 1 {
-          let av = ap[0]
-          for i in 0..<inner { yp[i] = op(av, bp[i]) }
-        } else {
-          yp.update(repeating: op(ap[0], bp[0]), count: inner)
-        }
+        row(a + ao, b + bo, yp, inner)
         yp += inner
         var d = r - 2
         while d >= 0 {

@@ -18,6 +18,9 @@ typedef struct {
 /// OPENBLAS_CORETYPE is always respected. Not thread-safe: call it before other threads use BLAS.
 moe_blas_core_choice moe_blas_tune(void);
 
+/// The widest vector kernels this CPU and OS run: 2 AVX-512, 1 AVX2 + FMA, 0 SSE (CPUID, checked once).
+int moe_vector_level(void);
+
 /// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
 /// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
 /// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID), output channels in blocks of 4; for few
