@@ -70,7 +70,7 @@ bench-size: deps build
 PREFIX       ?= /usr/local
 SHARE_DIR     = $(DESTDIR)$(PREFIX)/share/moekit
 INSTALL_VENV ?= yes
-WEB_FILES    := index.html app.js style.css npy.js moe.js kernels.wasm runner.html runner.js run-node.mjs bench-node.mjs
+WEB_FILES    := index.html app.js style.css npy.js moe.js kernels.wasm kernels-mt.wasm kernels-mt-fma.wasm runner.html runner.js run-node.mjs bench-node.mjs
 
 $(BIN):
 	$(MAKE) build
@@ -105,12 +105,14 @@ clean:
 generated:
 	MOE_REGENERATE=1 $(SWIFT) test $(SWIFTFLAGS) --filter OpSchemaTests.testGeneratedTablesAreCurrent
 
-# The browser kernels: Sources/MoeKernels (Embedded Swift, SIMD128) + runtime.c → Sources/MoeWeb/kernels.wasm.
+# The browser kernels: Sources/MoeKernels (Embedded Swift, SIMD128) + runtime.c → Sources/MoeWeb/kernels.wasm, and the
+# shared-memory builds of moe.js's worker pool, kernels-mt.wasm and kernels-mt-fma.wasm (relaxed SIMD, gemm-fma.c).
 # Tests depend on it, so a stale artifact cannot pass (Tests/web/wasm.test.mjs also checks a rebuild is identical).
 wasm:
 	Sources/MoeWeb/build-wasm.sh
 
-# ms per 128² image of the paper generator: native (2 threads), wasm in node and in headless Chromium (1 thread).
+# ms per 128² image of the paper generator: native (2 threads), wasm in node (1 thread), and headless Chromium with
+# wasm threads and with one thread beside native in the same run (moe bench --runtime browser).
 # Seconds per DRAGAN + ACGAN training iteration at 64² (C=64, B=16, batch 32): MoeKit, real Chainer and PyTorch CPU
 # (where installed) in the same run, with ratios.
 bench-train: deps build

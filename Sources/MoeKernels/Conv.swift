@@ -32,13 +32,19 @@ struct ConvDesc {
 /// Scratch floats `moe_conv2d` needs for this descriptor.
 @_cdecl("moe_conv2d_scratch")
 public func moe_conv2d_scratch(_ d: UnsafePointer<Int32>) -> Int32 {
-  let g = ConvDesc(d)
+  let (shared, slice) = convScratch(ConvDesc(d))
+  return Int32(shared &+ slice)
+}
+
+/// Scratch floats of a conv2d: the packed weights of every group (`shared`), then per part (thread) a `slice` for
+/// its packed input tile (and, for shifted products, the product tile).
+func convScratch(_ g: ConvDesc) -> (shared: Int, slice: Int) {
   if g.isShiftAdd {
     let m = g.og &* g.taps, cols = g.inputTileRows &* g.w
-    return Int32(packedASize(m: m, k: g.cg) &* g.groups &+ packedBSize(k: g.cg, n: cols) &+ m &* cols)
+    return (packedASize(m: m, k: g.cg) &* g.groups, packedBSize(k: g.cg, n: cols) &+ m &* cols)
   }
   let k = g.cg &* g.taps
-  return Int32(packedASize(m: g.og, k: k) &* g.groups &+ packedBSize(k: k, n: tileColumns(k: k, n: g.outPlane)))
+  return (packedASize(m: g.og, k: k) &* g.groups, packedBSize(k: k, n: tileColumns(k: k, n: g.outPlane)))
 }
 
 /// y = epilogue(conv2d(x, w) + bias [, r]) for NCHW x, w (O, C/g, KH, KW), optional bias (O) and residual r (y's shape).
@@ -49,29 +55,61 @@ public func moe_conv2d(
   _ r: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>
 ) {
   let g = ConvDesc(d)
-  if g.isShiftAdd { return convShiftAdd(g, x, w, bias, r, y, scratch) }
-  let cg = g.cg, og = g.og, k = cg &* g.taps
-  let aSize = packedASize(m: og, k: k)
+  packConvWeights(g, w, scratch)
+  convPart(g, x, bias, r, y, scratch, part: 0, parts: 1)
+}
+
+/// Packs every group's weights into the head of the scratch: GEMM A panels (og × cg·taps), or for shifted products
+/// (og·taps × cg).
+func packConvWeights(_ g: ConvDesc, _ w: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+  let cg = g.cg, og = g.og, taps = g.taps
+  if g.isShiftAdd {
+    let m = og &* taps, aSize = packedASize(m: m, k: cg)
+    for grp in 0..<g.groups {
+      packA(
+        w + grp &* og &* cg &* taps, m: m, k: cg, inner: taps, outerStride: cg &* taps, rowStride: 1, colStride: taps,
+        into: scratch + grp &* aSize)
+    }
+    return
+  }
+  let k = cg &* taps, aSize = packedASize(m: og, k: k)
   for grp in 0..<g.groups {
     packA(w + grp &* og &* k, m: og, k: k, inner: og, outerStride: 0, rowStride: k, colStride: 1, into: scratch + grp &* aSize)
   }
-  let pb = scratch + g.groups &* aSize
+}
+
+/// Part `part` of `parts` of a conv2d whose weights `packConvWeights` has packed: output pixels (im2col) or output
+/// rows (shifted products) split in equal runs. Every output element gets the arithmetic of the whole call, in the
+/// same order, so the result does not depend on `parts`.
+func convPart(
+  _ g: ConvDesc, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
+  _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, part: Int, parts: Int
+) {
+  let (shared, slice) = convScratch(g)
+  let own = scratch + (shared &+ part &* slice)
+  if g.isShiftAdd {
+    let (row0, row1) = partRange(g.oh, unit: 1, part, parts)
+    return shiftedProductsRows(g, x, bias, r, y, packedA: scratch, tile: own, outRows: row0, row1)
+  }
+  let cg = g.cg, og = g.og, k = cg &* g.taps
+  let aSize = packedASize(m: og, k: k)
   let tile = tileColumns(k: k, n: g.outPlane)
+  let (first, end) = partRange(g.outPlane, unit: blockCols, part, parts)
   for n in 0..<g.n {
     let xn = x + n &* g.c &* g.inPlane, yn = y + n &* g.o &* g.outPlane
     let rn = r.map { $0 + n &* g.o &* g.outPlane }
     for grp in 0..<g.groups {
       let xg = xn + grp &* cg &* g.inPlane, yg = yn + grp &* og &* g.outPlane
-      var n0 = 0
-      while n0 < g.outPlane {
-        let cols = min(tile, g.outPlane &- n0)
+      var n0 = first
+      while n0 < end {
+        let cols = min(tile, end &- n0)
         if g.isPointwise {
-          packB(xg, k: cg, n0: n0, n: cols, ld: g.inPlane, into: pb)
+          packB(xg, k: cg, n0: n0, n: cols, ld: g.inPlane, into: own)
         } else {
-          packIm2col(g, xg, n0: n0, cols: cols, into: pb)
+          packIm2col(g, xg, n0: n0, cols: cols, into: own)
         }
         gemmPacked(
-          m: og, n: cols, k: k, a: scratch + grp &* aSize, b: pb, c: yg + n0, ldc: g.outPlane,
+          m: og, n: cols, k: k, a: scratch + grp &* aSize, b: own, c: yg + n0, ldc: g.outPlane,
           bias: bias.map { $0 + grp &* og }, accumulate: false)
         for o in 0..<og {
           let at = (grp &* og &+ o) &* g.outPlane &+ n0
@@ -79,6 +117,54 @@ public func moe_conv2d(
         }
         n0 &+= cols
       }
+    }
+  }
+}
+
+/// [lo, hi): part `part` of `parts` of 0..<n cut at multiples of `unit`.
+@inline(__always) func partRange(_ n: Int, unit: Int, _ part: Int, _ parts: Int) -> (Int, Int) {
+  let units = (n &+ unit &- 1) / unit
+  return (min(n, units &* part / parts &* unit), min(n, units &* (part &+ 1) / parts &* unit))
+}
+
+/// Output rows [row0, row1) of a stride-1 conv as shifted products (weights packed at `packedA`, `tile` the part's
+/// slice): the input rows reaching them, tile by tile, B = the rows' pixels, P = A·B, P's rows added into y shifted,
+/// then the epilogue. Each output pixel adds its taps in (ki, kj) order whatever the tiling, so any row split gives
+/// the same bits.
+func shiftedProductsRows(
+  _ g: ConvDesc, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
+  _ y: UnsafeMutablePointer<Float>, packedA: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>,
+  outRows row0: Int, _ row1: Int
+) {
+  if row0 >= row1 { return }
+  let cg = g.cg, og = g.og, m = og &* g.taps, aSize = packedASize(m: m, k: cg)
+  let tileRows = g.inputTileRows
+  let pb = tile, col = pb + packedBSize(k: cg, n: tileRows &* g.w)
+  // Output row oh takes input rows oh − pt + ki·dh.
+  let in0 = max(0, row0 &- g.pt), in1 = min(g.h, row1 &- g.pt &+ (g.kh &- 1) &* g.dh)
+  let span = (row1 &- row0) &* g.ow, skip = row0 &* g.ow
+  for n in 0..<g.n {
+    let xn = x + n &* g.c &* g.inPlane, yn = y + n &* g.o &* g.outPlane
+    for o in 0..<g.o {
+      let v = bias?[o] ?? 0
+      let p = yn + (o &* g.outPlane &+ skip)
+      for i in 0..<span { p[i] = v }
+    }
+    for grp in 0..<g.groups {
+      let xg = xn + grp &* cg &* g.inPlane, yg = yn + grp &* og &* g.outPlane
+      var ih = in0
+      while ih < in1 {
+        let rows = min(tileRows, in1 &- ih), cols = rows &* g.w
+        packB(xg, k: cg, n0: ih &* g.w, n: cols, ld: g.inPlane, into: pb)
+        gemmPacked(m: m, n: cols, k: cg, a: packedA + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
+        col2im(g, channels: og, col: col, firstRow: ih, rows: rows, into: yg, flipped: true, outRows: row0, row1)
+        ih &+= rows
+      }
+    }
+    let rn = r.map { $0 + n &* g.o &* g.outPlane }
+    for o in 0..<g.o {
+      let at = o &* g.outPlane &+ skip
+      applyEpilogue(g.epilogue, yn + at, rn.map { $0 + at }, span)
     }
   }
 }
@@ -154,29 +240,12 @@ func packIm2col(_ g: ConvDesc, _ x: UnsafePointer<Float>, n0: Int, cols: Int, in
   }
 }
 
-/// Stride-1 conv with few output channels as shifted products: per group and tile of input rows,
-/// P[(o, ki, kj), pixel] = Σ_c W[o, c, ki, kj] · x[c, pixel] (one GEMM), then each P row is added into y shifted by
-/// (pad top − ki·dh, pad left − kj·dw).
-func convShiftAdd(
-  _ g: ConvDesc, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-  _ r: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>
-) {
-  let cg = g.cg, og = g.og, taps = g.taps, m = og &* taps
-  let aSize = packedASize(m: m, k: cg)
-  for grp in 0..<g.groups {
-    packA(
-      w + grp &* og &* cg &* taps, m: m, k: cg, inner: taps, outerStride: cg &* taps, rowStride: 1, colStride: taps,
-      into: scratch + grp &* aSize)
-  }
-  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize, flipped: true)
-}
-
-/// The shared second half of shift-add conv2d and conv_transpose2d: with each group's weights packed as A
-/// (og·taps × cg) at `packedA`, per image and tile of input rows: B = the rows' input pixels, the product's
-/// og·taps rows are added into the output by `col2im` (`flipped` for the conv's mirrored taps), then the epilogue.
+/// The second half of conv_transpose2d: with each group's weights packed as A (og·taps × cg) at `packedA`, per image
+/// and tile of input rows: B = the rows' input pixels, the product's og·taps rows are added into the output by
+/// `col2im`, then the epilogue.
 func productsToOutput(
   _ g: ConvDesc, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
-  _ y: UnsafeMutablePointer<Float>, packedA: UnsafeMutablePointer<Float>, aSize: Int, flipped: Bool
+  _ y: UnsafeMutablePointer<Float>, packedA: UnsafeMutablePointer<Float>, aSize: Int
 ) {
   let cg = g.cg, og = g.og, m = og &* g.taps
   let tileRows = g.inputTileRows
@@ -192,7 +261,7 @@ func productsToOutput(
         let rows = min(tileRows, g.h &- row0), cols = rows &* g.w
         packB(xg, k: cg, n0: row0 &* g.w, n: cols, ld: g.inPlane, into: pb)
         gemmPacked(m: m, n: cols, k: cg, a: packedA + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
-        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: flipped)
+        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: false, outRows: 0, g.oh)
         row0 &+= rows
       }
     }
@@ -211,10 +280,10 @@ func fillBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?, c
 
 /// Adds a column tile [channels·kh·kw, rows·W] (input rows firstRow..<firstRow+rows) into the output planes: entry
 /// (o, ki, kj, ih, iw) goes to y[o, ih·sh + ki·dh − pt, iw·sw + kj·dw − pl] (transposed conv), or when `flipped`
-/// (stride-1 conv as shifted products) to y[o, ih − ki·dh + pt, iw − kj·dw + pl].
+/// (stride-1 conv as shifted products) to y[o, ih − ki·dh + pt, iw − kj·dw + pl]; only output rows [row0, row1).
 func col2im(
   _ g: ConvDesc, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
-  into y: UnsafeMutablePointer<Float>, flipped: Bool
+  into y: UnsafeMutablePointer<Float>, flipped: Bool, outRows row0: Int, _ row1: Int
 ) {
   let iw = g.w, sw = flipped ? 1 : g.sw, sh = flipped ? 1 : g.sh, cols = rows &* iw
   let rowStep = flipped ? -g.dh : g.dh, rowBase = flipped ? g.pt : -g.pt
@@ -232,7 +301,7 @@ func col2im(
         var s = src
         for ih in firstRow..<(firstRow &+ rows) {
           let oh = ih &* sh &+ rowBase &+ ki &* rowStep
-          if oh >= 0 && oh < g.oh {
+          if oh >= row0 && oh < row1 {
             let dst = plane + (oh &* g.ow &+ off)
             if sw == 1 {
               var j = lo
@@ -280,7 +349,7 @@ public func moe_conv_transpose2d(
   for grp in 0..<g.groups {
     packA(w + grp &* cg &* m, m: m, k: cg, inner: m, outerStride: 0, rowStride: 1, colStride: m, into: scratch + grp &* aSize)
   }
-  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize, flipped: false)
+  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize)
 }
 
 // MARK: linear
@@ -293,14 +362,22 @@ public func moe_linear(
   _ y: UnsafeMutablePointer<Float>, _ rows: Int32, _ inFeatures: Int32, _ outFeatures: Int32,
   _ act: Int32, _ alpha: Float, _ residual: Int32
 ) {
-  let rows = Int(rows), k = Int(inFeatures), outs = Int(outFeatures)
+  linearOutputs(x, w, bias, r, y, Int(rows), Int(inFeatures), Int(outFeatures),
+                Epilogue(activation: act, alpha: alpha, residual: residual), 0, Int(outFeatures))
+}
+
+/// Output features [o0, o1) of every row of `moe_linear`, epilogue included.
+func linearOutputs(
+  _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
+  _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ k: Int, _ outs: Int, _ e: Epilogue, _ o0: Int, _ o1: Int
+) {
   let k4 = k & ~3
   var r0 = 0
   while r0 < rows {
     let nr = min(4, rows &- r0)
     let x0 = x + r0 &* k
     let x1 = x0 + (nr > 1 ? k : 0), x2 = x0 + (nr > 2 ? 2 &* k : 0), x3 = x0 + (nr > 3 ? 3 &* k : 0)
-    for o in 0..<outs {
+    for o in o0..<o1 {
       let wo = w + o &* k
       var s0 = SIMD4<Float>(), s1 = SIMD4<Float>(), s2 = SIMD4<Float>(), s3 = SIMD4<Float>()
       var j = 0
@@ -325,5 +402,8 @@ public func moe_linear(
     }
     r0 &+= 4
   }
-  applyEpilogue(Epilogue(activation: act, alpha: alpha, residual: residual), y, r, rows &* outs)
+  for row in 0..<rows {
+    let at = row &* outs &+ o0
+    applyEpilogue(e, y + at, r.map { $0 + at }, o1 &- o0)
+  }
 }

@@ -147,18 +147,24 @@ public func moe_depth_to_space(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ batch: Int32, _ channels: Int32, _ height: Int32,
   _ width: Int32, _ block: Int32, _ mode: Int32
 ) {
-  let b = Int(block), c0 = Int(channels), h0 = Int(height), w0 = Int(width)
+  depthToSpaceChannels(x, y, Int(batch), Int(channels), Int(height), Int(width), Int(block), mode, 0, Int(batch) &* Int(channels) / (Int(block) &* Int(block)))
+}
+
+/// Output planes [p0, p1) (image-major: plane = n·C′ + c) of `moe_depth_to_space`.
+func depthToSpaceChannels(
+  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ batch: Int, _ c0: Int, _ h0: Int, _ w0: Int,
+  _ b: Int, _ mode: Int32, _ p0: Int, _ p1: Int
+) {
   let cOut = c0 / (b &* b), outW = w0 &* b, outH = h0 &* b
-  for n in 0..<Int(batch) {
-    for c in 0..<cOut {
-      for h in 0..<h0 {
-        for i in 0..<b {
-          let row = y + ((n &* cOut &+ c) &* outH &+ h &* b &+ i) &* outW
-          for j in 0..<b {
-            let ch = mode == 0 ? (i &* b &+ j) &* cOut &+ c : (c &* b &+ i) &* b &+ j
-            let src = x + ((n &* c0 &+ ch) &* h0 &+ h) &* w0
-            for w in 0..<w0 { row[w &* b &+ j] = src[w] }
-          }
+  for plane in p0..<p1 {
+    let n = plane / cOut, c = plane % cOut
+    for h in 0..<h0 {
+      for i in 0..<b {
+        let row = y + ((n &* cOut &+ c) &* outH &+ h &* b &+ i) &* outW
+        for j in 0..<b {
+          let ch = mode == 0 ? (i &* b &+ j) &* cOut &+ c : (c &* b &+ i) &* b &+ j
+          let src = x + ((n &* c0 &+ ch) &* h0 &+ h) &* w0
+          for w in 0..<w0 { row[w &* b &+ j] = src[w] }
         }
       }
     }

@@ -127,12 +127,23 @@ func kernel4x8(
   }
 }
 
+#if MOE_FMA
+/// The relaxed-SIMD build's `gemmPacked` (Sources/MoeWeb/gemm-fma.c): the same blocks with f32x4.relaxed_madd.
+@_extern(c, "moe_gemm_fma")
+func gemmFMA(
+  _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+  _ ldc: Int, _ bias: UnsafePointer<Float>?, _ accumulate: Int32)
+#endif
+
 /// C (m×n, row stride ldc) = bias + A·B for packed A (all m rows) and packed B (n columns), block by block:
 /// each B panel (k×8, L1-resident) meets every A panel.
 func gemmPacked(
   m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
   ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool
 ) {
+  #if MOE_FMA
+  gemmFMA(m, n, k, a, b, c, ldc, bias, accumulate ? 1 : 0)
+  #else
   var j0 = 0
   while j0 < n {
     let cols = n &- j0 < blockCols ? n &- j0 : blockCols
@@ -147,6 +158,7 @@ func gemmPacked(
     }
     j0 &+= blockCols
   }
+  #endif
 }
 
 /// Columns of B packed at once: a tile of about 256 KB (L2-resident), at least one panel.
@@ -168,18 +180,25 @@ public func moe_matmul(
   _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
   _ m: Int32, _ k: Int32, _ n: Int32, _ scratch: UnsafeMutablePointer<Float>
 ) {
-  let m = Int(m), k = Int(k), n = Int(n)
-  if m == 0 || n == 0 { return }
+  matmulColumns(a, b, y, Int(m), Int(k), Int(n), scratch, 0, Int(n))
+}
+
+/// Columns [first, end) of `moe_matmul` (A packed into `scratch` by this call).
+func matmulColumns(
+  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+  _ m: Int, _ k: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>, _ first: Int, _ end: Int
+) {
+  if m == 0 || first >= end { return }
   if k == 0 {
-    for i in 0..<(m &* n) { y[i] = 0 }
+    for i in 0..<m { for j in first..<end { y[i &* n &+ j] = 0 } }
     return
   }
   packA(a, m: m, k: k, inner: m, outerStride: 0, rowStride: k, colStride: 1, into: scratch)
   let pb = scratch + packedASize(m: m, k: k)
   let tile = tileColumns(k: k, n: n)
-  var n0 = 0
-  while n0 < n {
-    let cols = min(tile, n &- n0)
+  var n0 = first
+  while n0 < end {
+    let cols = min(tile, end &- n0)
     packB(b, k: k, n0: n0, n: cols, ld: n, into: pb)
     gemmPacked(m: m, n: cols, k: k, a: scratch, b: pb, c: y + n0, ldc: n, bias: nil, accumulate: false)
     n0 &+= cols

@@ -1,4 +1,5 @@
-// wasm.test.mjs: kernels.wasm is exactly what build-wasm.sh makes from Sources/MoeKernels, exports the ABI, fits the budget.
+// wasm.test.mjs: kernels.wasm and kernels-mt(-fma).wasm are exactly what build-wasm.sh makes from Sources/MoeKernels,
+// export the ABI, fit the budget.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,22 +10,42 @@ import { root } from './helpers.mjs';
 
 const web = join(root, 'Sources/MoeWeb');
 
-test('kernels.wasm is up to date: a fresh build of the sources is byte-identical', () => {
+const builds = ['kernels.wasm', 'kernels-mt.wasm', 'kernels-mt-fma.wasm'];
+
+test('kernels*.wasm are up to date: a fresh build of the sources is byte-identical', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moewasm-'));
   try {
-    const fresh = join(dir, 'kernels.wasm');
-    execFileSync(join(web, 'build-wasm.sh'), [fresh], { stdio: 'pipe' });
-    const committed = readFileSync(join(web, 'kernels.wasm'));
-    assert.ok(Buffer.compare(readFileSync(fresh), committed) === 0,
-      'Sources/MoeWeb/kernels.wasm is stale: run `make wasm` (Sources/MoeWeb/build-wasm.sh) and commit it');
+    execFileSync(join(web, 'build-wasm.sh'), [dir], { stdio: 'pipe' });
+    for (const name of builds) {
+      assert.ok(Buffer.compare(readFileSync(join(dir, name)), readFileSync(join(web, name))) === 0,
+        `Sources/MoeWeb/${name} is stale: run \`make wasm\` (Sources/MoeWeb/build-wasm.sh) and commit it`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('moe.js + kernels.wasm fit in 150 kB', () => {
-  const total = statSync(join(web, 'moe.js')).size + statSync(join(web, 'kernels.wasm')).size;
-  assert.ok(total <= 150_000, `moe.js + kernels.wasm = ${total} bytes`);
+test('moe.js + each kernels build fit in 150 kB (a page loads one build)', () => {
+  for (const name of builds) {
+    const total = statSync(join(web, 'moe.js')).size + statSync(join(web, name)).size;
+    assert.ok(total <= 150_000, `moe.js + ${name} = ${total} bytes`);
+  }
+});
+
+test('kernels-mt*.wasm import a shared memory of at most 1 GiB and export the parts and the stack pointer', async () => {
+  for (const name of builds.slice(1)) {
+    // kernels-mt-fma.wasm validates only where relaxed SIMD is on (node 20: --experimental-wasm-relaxed-simd)
+    if (name.includes('fma') && !WebAssembly.validate(readFileSync(join(web, name)))) continue;
+    const module = await WebAssembly.compile(readFileSync(join(web, name)));
+    assert.deepEqual(WebAssembly.Module.imports(module), [{ module: 'env', name: 'memory', kind: 'memory' }]);
+    // The memory moe.js creates (17 pages, at most 16384, shared) is accepted.
+    const memory = new WebAssembly.Memory({ initial: 17, maximum: 16384, shared: true });
+    const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
+    for (const e of ['__stack_pointer', 'moe_conv2d_pack', 'moe_conv2d_part', 'moe_conv2d_parts_scratch', 'moe_linear_part',
+      'moe_matmul_part', 'moe_depth_to_space_part', 'moe_unary_part', 'moe_conv2d', 'moe_alloc']) {
+      assert.ok(e in exports, `${name} exports ${e}`);
+    }
+  }
 });
 
 test('kernels.wasm exports the C ABI and imports nothing', async () => {
