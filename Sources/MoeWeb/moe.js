@@ -21,17 +21,23 @@ const fmt = (s) => `[${s.join(',')}]`;
  * Loads a bundle and the wasm kernels.
  * @param {string|URL|ArrayBuffer|Uint8Array} source the `.moe` bundle: URL, path (node), or its bytes
  * @param {{onProgress?: (e: {loaded: number, total: number, phase: 'download'|'decode'}) => void,
+ *          threads?: number, relaxed?: boolean,
  *          wasm?: string|URL|ArrayBuffer|Uint8Array|WebAssembly.Module}} [options]
  *   `onProgress` receives monotonic byte counts per phase, each phase ending with loaded === total;
- *   `wasm` is where kernels.wasm comes from (default: next to moe.js).
+ *   `threads`: threads that run the kernels (Web Workers / worker_threads beside this one) where SharedArrayBuffer
+ *   is usable (cross-origin-isolated pages, node), with the shared-memory build kernels-mt.wasm; default
+ *   min(navigator.hardwareConcurrency, 4) on such pages, 1 in node; elsewhere always 1 on kernels.wasm. Results do
+ *   not depend on the thread count. `relaxed: false` keeps kernels-mt.wasm where relaxed SIMD (kernels-mt-fma.wasm,
+ *   fused multiply-adds) would be chosen; `model.backend` names the build. `wasm` is a single-thread kernels.wasm
+ *   to use instead (default: next to moe.js).
  * @returns {Promise<Model>}
  * @throws {Error} naming what is wrong: bad magic, unknown version, truncated file, checksum mismatch,
  *   unknown encoding, unsupported op, …
  */
 export async function load(source, options = {}) {
   const onProgress = options.onProgress;
-  const wasmPromise = compileKernels(options.wasm ?? new URL('./kernels.wasm', import.meta.url));
-  wasmPromise.catch(() => {});
+  const rtPromise = startKernels(options);
+  rtPromise.catch(() => {});
   const bytes = await readSource(source, 'bundle', (e) => onProgress && onProgress({ ...e, phase: 'download' }), true);
   const header = parseHeader(bytes);
   const digest = await sha256(bytes.subarray(HEADER));
@@ -49,7 +55,7 @@ export async function load(source, options = {}) {
     throw new Error('corrupt manifest: missing "graph" or "tensors"');
   }
   const graph = parseIR(manifest.graph);
-  const rt = new Kernels(await WebAssembly.instantiate(await wasmPromise, {}));
+  const rt = await rtPromise;
   const weights = await decodeWeights(rt, graph, manifest, bytes, header, onProgress);
   return new Model(rt, graph, manifest, weights);
 }
@@ -57,15 +63,15 @@ export async function load(source, options = {}) {
 /**
  * Builds a model from graph text (Formats/ir.md) and its weights, without a bundle (tests, tools holding an IR graph).
  * @param {string} text the graph text
- * @param {{weights?: Object<string, {data: Float32Array|number[]}>, wasm?: string|URL|ArrayBuffer|Uint8Array|WebAssembly.Module}} [options]
- *   `weights` gives every weight the graph declares (float32 values in C order)
+ * @param {{weights?: Object<string, {data: Float32Array|number[]}>, threads?: number, relaxed?: boolean,
+ *          wasm?: string|URL|ArrayBuffer|Uint8Array|WebAssembly.Module}} [options]
+ *   `weights` gives every weight the graph declares (float32 values in C order); the rest as `load`
  * @returns {Promise<Model>}
  * @throws {Error} naming the bad line, the unsupported op, or the weight that is missing or of the wrong size
  */
 export async function loadGraph(text, options = {}) {
   const graph = parseIR(text);
-  const rt = new Kernels(await WebAssembly.instantiate(
-    await compileKernels(options.wasm ?? new URL('./kernels.wasm', import.meta.url)), {}));
+  const rt = await startKernels(options);
   const given = options.weights || {}, weights = new Map();
   for (const k of Object.keys(given)) {
     if (!graph.weights.some((w) => w.name === k)) throw new Error(`'${k}' is not a weight of the graph`);
@@ -169,6 +175,125 @@ function compileKernels(wasm) {
     p.catch(() => modules.delete(key));
   }
   return p;
+}
+
+
+/** Limits of the shared memory of kernels-mt*.wasm (build-wasm.sh links them with a 1 GiB maximum). */
+const SHARED_PAGES = { initial: 17, maximum: 16384 };
+/** A module of one function using f32x4.relaxed_madd: validates where relaxed SIMD is on. */
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0,
+  65, 0, 253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 133, 2, 11]);
+/** Bytes of each worker's wasm stack. */
+const STACK = 65536;
+
+/**
+ * The kernels for `options`: kernels.wasm on its own memory (one thread), or where SharedArrayBuffer is usable
+ * kernels-mt(-fma).wasm on a shared memory with a pool of `threads − 1` workers.
+ */
+async function startKernels(options) {
+  const shareable = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
+  if (options.wasm !== undefined || !shareable) {
+    const module = await compileKernels(options.wasm ?? new URL('./kernels.wasm', import.meta.url));
+    return new Kernels(await WebAssembly.instantiate(module, {}), 'wasm-simd128', null);
+  }
+  const fallback = globalThis.navigator && navigator.hardwareConcurrency ? Math.min(navigator.hardwareConcurrency, 4) : 1;
+  const threads = options.threads === undefined ? (isNode ? 1 : fallback) : Math.floor(Number(options.threads));
+  if (!(threads >= 1 && threads <= 64)) throw new Error(`threads must be an integer from 1 to 64, got ${options.threads}`);
+  const relaxed = options.relaxed !== false && WebAssembly.validate(RELAXED_PROBE);
+  const module = await compileKernels(new URL(relaxed ? './kernels-mt-fma.wasm' : './kernels-mt.wasm', import.meta.url));
+  const memory = new WebAssembly.Memory({ ...SHARED_PAGES, shared: true });
+  const rt = new Kernels(await WebAssembly.instantiate(module, { env: { memory } }),
+    relaxed ? 'wasm-relaxed-simd-threads' : 'wasm-simd128-threads', null, memory);
+  if (threads > 1) rt.pool = await Pool.start(module, memory, rt, threads);
+  return rt;
+}
+
+/**
+ * Body of a pool worker (started from its source text: a Blob URL in browsers, `eval` in node). It instantiates the
+ * shared kernels on the shared memory with its own stack, then waits for jobs on the control words: [0] job number,
+ * [1] function index, [2] parts done, [3] failures, [4] argument count, then float64 arguments from byte 64.
+ */
+function poolWorker() {
+  /* global self, require */
+  const port = typeof require === 'function' ? require('node:worker_threads').parentPort : self;
+  const onMessage = (f) => (port.on ? port.on('message', f) : port.addEventListener('message', (e) => f(e.data)));
+  onMessage(async ({ module, memory, control, names, stack, part }) => {
+    const x = (await WebAssembly.instantiate(module, { env: { memory } })).exports;
+    x.__stack_pointer.value = stack;
+    const c = new Int32Array(control), args = new Float64Array(control, 64), fns = names.map((n) => x[n]);
+    let seen = Atomics.load(c, 0); // before 'ready': no job starts until every worker is ready
+    port.postMessage('ready');
+    for (;;) {
+      for (let spin = 0; Atomics.load(c, 0) === seen; spin++) if (spin > 20000) Atomics.wait(c, 0, seen, 50);
+      seen = Atomics.load(c, 0);
+      const parts = args[c[4] - 1];
+      try {
+        if (part < parts) fns[c[1]](...args.subarray(0, c[4] - 1), part, parts);
+      } catch (e) {
+        Atomics.add(c, 3, 1);
+      }
+      Atomics.add(c, 2, 1);
+    }
+  });
+}
+
+/** `threads − 1` workers that run parts 1… of a kernel call while this thread runs part 0 (Parts.swift). */
+class Pool {
+  static async start(module, memory, rt, threads) {
+    const names = Object.keys(rt.x).filter((n) => n.endsWith('_part'));
+    const control = new SharedArrayBuffer(64 + 8 * 32);
+    const source = `(${poolWorker})()`;
+    let spawn;
+    if (isNode) {
+      const { Worker } = await import('node:worker_threads');
+      // eval'd as a CommonJS script (require) whatever the parent's flags (--input-type=module); V8 flags are per process
+      spawn = () => new Worker(source, { eval: true, execArgv: [] });
+    } else {
+      const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      spawn = () => new Worker(url);
+    }
+    const workers = [];
+    try {
+      await Promise.all(Array.from({ length: threads - 1 }, (_, i) => new Promise((resolve, reject) => {
+        const w = spawn();
+        workers.push(w);
+        const on = (ev, f) => (w.on ? w.on(ev, f) : w.addEventListener(ev, f));
+        on('message', () => resolve());
+        on('error', (e) => reject(new Error(`kernel worker failed: ${e.message || e}`)));
+        w.postMessage({ module, memory, control, names, stack: rt.alloc(STACK) + STACK, part: i + 1 });
+      })));
+    } catch (e) {
+      workers.forEach((w) => w.terminate());
+      throw e;
+    }
+    if (isNode) workers.forEach((w) => w.unref());
+    return new Pool(control, names, workers);
+  }
+
+  constructor(control, names, workers) {
+    this.c = new Int32Array(control);
+    this.args = new Float64Array(control, 64);
+    this.index = new Map(names.map((n, i) => [n, i]));
+    this.workers = workers;
+    this.parts = workers.length + 1;
+  }
+
+  /** Runs fn(...args, part, parts) for every part: part 0 here, the others on the workers; returns when all are done. */
+  run(fn, name, args) {
+    const c = this.c, parts = this.parts;
+    this.args.set(args);
+    this.args[args.length] = parts;
+    c[1] = this.index.get(name);
+    c[4] = args.length + 1;
+    Atomics.store(c, 2, 0);
+    Atomics.add(c, 0, 1);
+    Atomics.notify(c, 0);
+    fn(...args, 0, parts);
+    while (Atomics.load(c, 2) < parts - 1);
+    if (Atomics.load(c, 3)) throw new Error(`${name}: a kernel worker trapped`);
+  }
+
+  stop() { this.workers.forEach((w) => w.terminate()); }
 }
 
 // MARK: bundle
@@ -615,15 +740,27 @@ function parseNumber(s) {
 
 // MARK: kernels
 
-/** The wasm instance with fresh typed-array views (memory may grow) and a bump allocator. */
+/** The wasm instance with fresh typed-array views (memory may grow), a bump allocator and the thread pool (or null). */
 class Kernels {
-  constructor(instance) {
+  constructor(instance, backend, pool, memory) {
     this.x = instance.exports;
+    this.memory = memory || this.x.memory;
+    this.backend = backend;
+    this.pool = pool;
     this.buffer = null;
   }
+  /** Threads a kernel call is split over. */
+  get threads() { return this.pool ? this.pool.parts : 1; }
+  /** Runs export `name` (a Parts.swift entry point) on every thread: `name`(...args, part, parts). */
+  parts(name, args) {
+    const fn = this.x[name];
+    if (this.pool) this.pool.run(fn, name, args);
+    else fn(...args, 0, 1);
+  }
   views() {
-    if (this.buffer !== this.x.memory.buffer) {
-      this.buffer = this.x.memory.buffer;
+    const buffer = this.memory.buffer;
+    if (this.buffer !== buffer || this._u8.length !== buffer.byteLength) {
+      this.buffer = buffer;
       this._f32 = new Float32Array(this.buffer);
       this._u8 = new Uint8Array(this.buffer);
       this._i32 = new Int32Array(this.buffer);
@@ -728,7 +865,21 @@ class Model {
   }
 
   /** Bytes of wasm memory (weights, activations, scratch). */
-  get memoryBytes() { return this.rt.x.memory.buffer.byteLength; }
+  get memoryBytes() { return this.rt.memory.buffer.byteLength; }
+
+  /** The kernel build: 'wasm-simd128' (kernels.wasm), 'wasm-simd128-threads' or 'wasm-relaxed-simd-threads'. */
+  get backend() { return this.rt.backend; }
+
+  /** Threads each kernel call is split over. */
+  get threads() { return this.rt.threads; }
+
+  /** Stops the kernel workers (the model cannot run afterwards). */
+  dispose() {
+    if (this.rt.pool) this.rt.pool.stop();
+    this.rt.pool = null;
+    this.plan = null;
+    this.run = async () => { throw new Error('run: the model was disposed'); };
+  }
 }
 
 /** Input data as something Float32Array.set takes: BigInt and boolean arrays become numbers. */
@@ -925,7 +1076,7 @@ function lowerNode(rt, node, s) {
   const ints = (k) => { const v = a[k]; if (!Array.isArray(v) || !v.every(Number.isInteger)) fail(`attribute '${k}' must be an integer list`); return v; };
   const unary = (code, alpha = 0) => ({
     shape: s[0], scratch: 0, inPlace: [0],
-    bind: ([i], o) => () => x.moe_unary(code, i, o, prod(s[0]), alpha),
+    bind: ([i], o) => () => unaryOn(rt, code, i, o, prod(s[0]), alpha),
   });
   switch (node.op) {
     case 'relu': case 'tanh': case 'sigmoid': case 'softplus': arity(1); return unary(ACT[node.op]);
@@ -967,7 +1118,9 @@ function lowerNode(rt, node, s) {
       const b = int(a.block_size, `${at} block_size`), mode = a.mode === 'DCR' ? 0 : a.mode === 'CRD' ? 1 : fail('mode must be DCR or CRD');
       const [n, c, h, w] = s[0];
       if (s[0].length !== 4 || b < 1 || c % (b * b)) fail(`cannot rearrange ${fmt(s[0])} by block ${b}`);
-      return { shape: [n, c / (b * b), h * b, w * b], scratch: 0, bind: ([i], o) => () => x.moe_depth_to_space(i, o, n, c, h, w, b, mode) };
+      const run = rt.threads > 1 ? (i, o) => rt.parts('moe_depth_to_space_part', [i, o, n, c, h, w, b, mode])
+        : (i, o) => x.moe_depth_to_space(i, o, n, c, h, w, b, mode);
+      return { shape: [n, c / (b * b), h * b, w * b], scratch: 0, bind: ([i], o) => () => run(i, o) };
     }
     case 'conv2d': case 'conv_transpose2d': return lowerConv(rt, node, s, fail, ints);
     case 'linear': {
@@ -981,7 +1134,10 @@ function lowerNode(rt, node, s) {
       if (res && prod(s[s.length - 1]) !== rows * outF) fail(`residual ${fmt(s[s.length - 1])} does not match [${rows},${outF}]`);
       return {
         shape: [rows, outF], scratch: 0,
-        bind: (p, o) => () => x.moe_linear(p[0], p[1], bias ? p[2] : 0, res ? p[p.length - 1] : 0, o, rows, inF, outF, act, alpha, residual),
+        bind: (p, o) => {
+          const args = [p[0], p[1], bias ? p[2] : 0, res ? p[p.length - 1] : 0, o, rows, inF, outF, act, alpha, residual];
+          return rt.threads > 1 ? () => rt.parts('moe_linear_part', args) : () => x.moe_linear(...args);
+        },
       };
     }
     case 'matmul': case 'gemm': return lowerMatmul(rt, node, s, fail);
@@ -1035,6 +1191,18 @@ function lowerNode(rt, node, s) {
   }
 }
 
+/** moe_unary over `n` floats, split over the threads when large. */
+function unaryOn(rt, code, i, o, n, alpha) {
+  if (rt.threads > 1 && n >= 16384) rt.parts('moe_unary_part', [code, i, o, n, alpha]);
+  else rt.x.moe_unary(code, i, o, n, alpha);
+}
+
+/** moe_matmul, split over the threads by output columns (the scratch holds one moe_matmul_scratch per thread). */
+function matmulOn(rt, a, b, y, m, k, n, sc) {
+  if (rt.threads > 1) rt.parts('moe_matmul_part', [a, b, y, m, k, n, sc]);
+  else rt.x.moe_matmul(a, b, y, m, k, n, sc);
+}
+
 /** The binary family and PReLU on moe_binary with NumPy broadcasting (see Sources/MoeKernels/Broadcast.swift). */
 function lowerBinary(rt, node, s, fail) {
   const y = broadcastShape(s[0], s[1]);
@@ -1079,6 +1247,16 @@ function lowerConv(rt, node, s, fail, ints) {
   const alphaBits = new Int32Array(new Float32Array([alpha]).buffer)[0];
   const desc = new Int32Array([n, c, h, w, o, oh, ow, kh, kw, st[0], st[1], pads[0], pads[1], dil[0], dil[1], groups, act, alphaBits, residual]);
   const d = rt.copyIn(desc);
+  if (!transposed && rt.threads > 1) {
+    // The weights packed once into the scratch's head, then output pixels (or rows) split over the threads.
+    return {
+      shape, scratch: rt.x.moe_conv2d_parts_scratch(d, rt.threads),
+      bind: (p, out, sc) => () => {
+        rt.x.moe_conv2d_pack(d, p[1], sc);
+        rt.parts('moe_conv2d_part', [d, p[0], bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc]);
+      },
+    };
+  }
   const scratch = transposed ? rt.x.moe_conv_transpose2d_scratch(d) : rt.x.moe_conv2d_scratch(d);
   const run = transposed ? rt.x.moe_conv_transpose2d : rt.x.moe_conv2d;
   return {
@@ -1099,7 +1277,7 @@ function lowerMatmul(rt, node, s, fail) {
     if (k !== k2) fail(`A ${fmt(s[0])} and B ${fmt(s[1])} do not multiply`);
     const cs = s[2] ? [...new Array(2 - s[2].length).fill(1), ...s[2]] : null;
     if (cs && !broadcastShape(cs, [m, n])) fail(`C ${fmt(s[2])} does not broadcast to [${m},${n}]`);
-    const mm = x.moe_matmul_scratch(m, k, n);
+    const mm = rt.threads * x.moe_matmul_scratch(m, k, n);
     const scratch = mm + (ta ? align(m * k) : 0) + (tb ? align(k * n) : 0);
     return {
       shape: [m, n], scratch,
@@ -1108,7 +1286,7 @@ function lowerMatmul(rt, node, s, fail) {
         let pa = p[0], pb = p[1], t = sc + 4 * mm;
         if (ta) { gather(f, pa >> 2, [m, k], [1, m], f, t >> 2); pa = t; t += 4 * align(m * k); }
         if (tb) { gather(f, pb >> 2, [k, n], [1, k], f, t >> 2); pb = t; }
-        x.moe_matmul(pa, pb, o, m, k, n, sc);
+        matmulOn(rt, pa, pb, o, m, k, n, sc);
         const g = rt.f32(), y = o >> 2;
         if (alpha !== 1) for (let i = 0; i < m * n; i++) g[y + i] *= alpha;
         if (cs && beta !== 0) {
@@ -1131,8 +1309,8 @@ function lowerMatmul(rt, node, s, fail) {
     offsets.push([oa * m * k, ob * k * n]);
   }
   return {
-    shape: [...batch, m, n], scratch: x.moe_matmul_scratch(m, k, n),
-    bind: ([pa, pb], o, sc) => () => offsets.forEach(([oa, ob], i) => x.moe_matmul(pa + 4 * oa, pb + 4 * ob, o + 4 * i * m * n, m, k, n, sc)),
+    shape: [...batch, m, n], scratch: rt.threads * x.moe_matmul_scratch(m, k, n),
+    bind: ([pa, pb], o, sc) => () => offsets.forEach(([oa, ob], i) => matmulOn(rt, pa + 4 * oa, pb + 4 * ob, o + 4 * i * m * n, m, k, n, sc)),
   };
 }
 
@@ -1220,7 +1398,7 @@ function lowerTensorOp(rt, node, s, fail, ints, arity) {
     s.slice(1).forEach((p, k) => { if (!same(p, [xs[1]])) fail(`${names[k]} is ${fmt(p)}, expected [${xs[1]}]`); });
     return xs[1];
   };
-  if (Object.hasOwn(ACT, op)) { arity(1); return pointwise((i, o) => x.moe_unary(ACT[op], i, o, n, 0)); }
+  if (Object.hasOwn(ACT, op)) { arity(1); return pointwise((i, o) => unaryOn(rt, ACT[op], i, o, n, 0)); }
   switch (op) {
     case 'cast': {
       arity(1);

@@ -51,5 +51,11 @@ for (const [scheme, deflate] of [['none', false], ['f16', false], ['int8', true]
       const chainer = readNpy(join(dir, 'out_b1.npy'));
       assert.ok(maxAbs(got.data, chainer.data) <= PARITY_TOL, 'float bundle matches Chainer');
     }
+    // The worker pool (kernels-mt.wasm, 2 threads): the same bits as one thread.
+    const threaded = await load(bundle, { threads: 2, relaxed: false });
+    assert.equal(threaded.threads, 2);
+    const t = (await threaded.run({ [model.inputs[0].name]: z }))[model.outputs[0].name];
+    threaded.dispose();
+    assert.deepEqual(Array.from(t.data), Array.from(got.data), '2 threads vs 1 thread');
   });
 }
