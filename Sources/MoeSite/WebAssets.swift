@@ -11,9 +11,10 @@ public struct SiteError: Error, CustomStringConvertible {
 
 /// The web runtime's files.
 public enum WebAssets {
-  /// Files of the static site besides the bundle, in `Sources/MoeWeb` (installed into `share/moekit/web` with the
+  /// Files of the static site besides the bundle, in `Sources/MoeWeb` (`kernels-mt*.wasm`: the shared-memory builds
+  /// moe.js picks on cross-origin-isolated pages; installed into `share/moekit/web` with the
   /// node scripts `run-node.mjs` and `bench-node.mjs`: see the Makefile's WEB_FILES).
-  public static let siteFiles = ["index.html", "app.js", "style.css", "npy.js", "moe.js", "kernels.wasm", "runner.html", "runner.js"]
+  public static let siteFiles = ["index.html", "app.js", "style.css", "npy.js", "moe.js", "kernels.wasm", "kernels-mt.wasm", "kernels-mt-fma.wasm", "runner.html", "runner.js"]
 
   /// The folder holding them: `$MOE_WEB_DIR`, else `share/moekit/web` of an installed `moe`, else the checkout's
   /// `Sources/MoeWeb` for a binary built in the checkout (see `InstallLayout`).

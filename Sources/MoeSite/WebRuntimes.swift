@@ -33,9 +33,10 @@ public enum WebRuntimes {
   }
 
   /// Runs `bundle` in headless Chromium: exports the site, serves it on 127.0.0.1, loads `runner.html`.
-  /// With `screenshot`, also opens the page itself, generates once, and writes a PNG of it.
+  /// With `screenshot`, also opens the page itself, generates once, and writes a PNG of it. With `benchRuns`, `bench` is
+  /// runner.js's result (`msPerImage` with the default threads, `threads`, `backend`, `singleThreadMsPerImage`).
   public static func runBrowser(bundle: URL, inputs: [String: Tensor], screenshot: URL? = nil, benchRuns: Int = 0) async throws
-    -> (outputs: [String: Tensor], ms: Double, benchMsPerImage: Double?)
+    -> (outputs: [String: Tensor], ms: Double, benchMsPerImage: Double?, bench: [String: Any]?)
   {
     let site = FileManager.default.temporaryDirectory.appendingPathComponent("moe-site-\(UUID().uuidString.prefix(8))")
     defer { try? FileManager.default.removeItem(at: site) }
@@ -76,7 +77,8 @@ public enum WebRuntimes {
       guard floats.count == elementCount(shape) else { throw SiteError("browser output '\(name)': \(floats.count) values for shape \(shape)") }
       outputs[name] = Tensor(shape: shape, data: floats)
     }
-    let bench = (obj["bench"] as? [String: Any])?["msPerImage"] as? Double
+    let benchInfo = obj["bench"] as? [String: Any]
+    let bench = benchInfo?["msPerImage"] as? Double
     if let screenshot {
       try driver.navigate("http://127.0.0.1:\(port)/index.html")
       let shot = """
@@ -94,7 +96,7 @@ public enum WebRuntimes {
       try AtomicFile.write(try driver.screenshot(), to: screenshot)
     }
     await server.stop()
-    return (outputs, obj["ms"] as? Double ?? .nan, bench)
+    return (outputs, obj["ms"] as? Double ?? .nan, bench, benchInfo)
   }
 
   /// Opens the exported site's page in headless Chromium, sets `settings` (the page's settings JSON, e.g. chosen

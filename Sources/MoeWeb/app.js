@@ -543,6 +543,9 @@ function startPage() {
 
   window.moeApp = {
     ready, firstFace, generate, generateMany, setSettings, getSettings, get vocabulary() { return state.vocab; },
+    /** The kernel build and thread count the model runs on (moe.js picks them: threads on cross-origin-isolated pages). */
+    get backend() { return state.model ? state.model.backend : null; },
+    get threads() { return state.model ? state.model.threads : null; },
   };
 }
 

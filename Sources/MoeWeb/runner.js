@@ -4,14 +4,15 @@ import { parseNpy } from './npy.js';
 
 const models = new Map();
 
-/** Loads a model once per URL. */
-function model(url) {
-  if (!models.has(url)) {
-    const p = load(new URL(url, location.href).href);
-    models.set(url, p);
-    p.catch(() => models.delete(url));
+/** Loads a model once per URL and options (moe.js `load` options, e.g. {threads: 1}). */
+function model(url, options = {}) {
+  const key = JSON.stringify([url, options]);
+  if (!models.has(key)) {
+    const p = load(new URL(url, location.href).href, options);
+    models.set(key, p);
+    p.catch(() => models.delete(key));
   }
-  return models.get(url);
+  return models.get(key);
 }
 
 /** Fetches and parses the spec's .npy inputs: {name: url} → {name: {data, shape}}. */
@@ -57,13 +58,8 @@ async function run(spec) {
   return { ms, load_ms: loadMs, outputs };
 }
 
-/**
- * Benchmarks a model: one warm-up run, then `runs` timed runs.
- * @returns {Promise<{msPerImage: number, batch: number, runs: number, times: number[]}>} msPerImage = median / batch
- */
-async function bench(spec, runs = 5) {
-  const m = await model(spec.model || 'model.moe');
-  const feeds = await inputs(spec);
+/** Median ms per image of `runs` timed runs after one warm-up run, and the times. */
+async function timeRuns(m, feeds, runs) {
   await m.run(feeds);
   const times = [];
   for (let i = 0; i < Math.max(1, runs); i++) {
@@ -73,7 +69,23 @@ async function bench(spec, runs = 5) {
   }
   const sorted = times.slice().sort((a, b) => a - b);
   const batch = Object.values(feeds)[0]?.shape[0] ?? 1;
-  return { msPerImage: sorted[sorted.length >> 1] / batch, batch, runs: times.length, times };
+  return { msPerImage: sorted[sorted.length >> 1] / batch, batch, times };
+}
+
+/**
+ * Benchmarks a model with moe.js's default threads, then with one thread (the same kernel build where shared memory
+ * is usable): one warm-up run, then `runs` timed runs each.
+ * @returns {Promise<{msPerImage: number, batch: number, runs: number, times: number[], threads: number, backend: string,
+ *   singleThreadMsPerImage: number, singleThreadBackend: string}>} msPerImage = median / batch (default threads)
+ */
+async function bench(spec, runs = 5) {
+  const feeds = await inputs(spec);
+  const m = await model(spec.model || 'model.moe');
+  const r = await timeRuns(m, feeds, runs);
+  const one = await model(spec.model || 'model.moe', { threads: 1 });
+  const single = await timeRuns(one, feeds, runs);
+  return { msPerImage: r.msPerImage, batch: r.batch, runs: r.times.length, times: r.times, threads: m.threads, backend: m.backend,
+    singleThreadMsPerImage: single.msPerImage, singleThreadBackend: one.backend };
 }
 
 window.moeRunner = { run, bench };

@@ -22,7 +22,7 @@ struct Bench: AsyncParsableCommand {
   @Option(parsing: .unconditional, help: "OpenBLAS threads.")
   var threads: Int = 2
 
-  @Option(help: "Runtime: native, wasm (node), browser (headless Chromium); web runtimes are single-threaded.")
+  @Option(help: "Runtime: native, wasm (node), browser (headless Chromium: wasm threads on the served, cross-origin-isolated page, the single-thread figure beside it, and native in the same run).")
   var runtime: String = "native"
 
   @Flag(help: "One JSON object per line.")
@@ -81,6 +81,7 @@ struct Bench: AsyncParsableCommand {
     defer { if bundle.temporary { try? FileManager.default.removeItem(at: bundle.url) } }
     let feeds = sampleInputs(for: g, batch: batch, seed: 1)
     var msPerImage: Double
+    var browser: (threads: Int, backend: String, single: Double, native: Double)?
     if runtime == "wasm" {
       // Warm-up plus `runs` timed runs inside one node process (bench-node.mjs beside moe.js).
       let script = try WebAssets.directory().appendingPathComponent("bench-node.mjs")
@@ -89,16 +90,46 @@ struct Bench: AsyncParsableCommand {
       else { throw ValidationError("node benchmark failed (exit \(r.status)): \(r.errorText)") }
       msPerImage = ms
     } else {
+      // Native first (the ratio's reference, same process and moment), then Chromium with threads and with one thread.
+      let native = try nativeMsPerImage(g, feeds)
       let r = try await WebRuntimes.runBrowser(bundle: bundle.url, inputs: feeds, benchRuns: runs)
-      guard let ms = r.benchMsPerImage else { throw ValidationError("the browser runner returned no timing") }
+      guard let ms = r.benchMsPerImage, let single = r.bench?["singleThreadMsPerImage"] as? Double
+      else { throw ValidationError("the browser runner returned no timing") }
       msPerImage = ms
+      browser = (r.bench?["threads"] as? Int ?? 1, r.bench?["backend"] as? String ?? "?", single, native)
     }
-    let gflops = Double(try Executor(graph: g).flopsPerRun(batch: 1)) / (msPerImage / 1000) / 1e9
+    let flops = Double(try Executor(graph: g).flopsPerRun(batch: 1))
+    let gflops = flops / (msPerImage / 1000) / 1e9
+    if let b = browser {
+      if json {
+        print("{\"model\":\"\(modelPath)\",\"runtime\":\"browser\",\"batch\":\(batch),\"threads\":\(b.threads),\"backend\":\"\(b.backend)\",\"runs\":\(runs),"
+              + "\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":null,"
+              + "\"single_thread_ms_per_image\":\(String(format: "%.3f", b.single)),\"native_ms_per_image\":\(String(format: "%.3f", b.native)),"
+              + "\"native_threads\":\(threads),\"ratio_to_native\":\(String(format: "%.3f", msPerImage / b.native))}")
+      } else {
+        print(String(format: "%@: browser (%@), batch %d, %d threads: %.2f ms/image (median of %d runs), %.2f GFLOP/s; 1 thread: %.2f ms/image; native %d threads in the same run: %.2f ms/image; browser ÷ native %.2f× (1 thread %.2f×)",
+                     modelPath, b.backend, batch, b.threads, msPerImage, runs, gflops, b.single, threads, b.native, msPerImage / b.native, b.single / b.native))
+      }
+      return
+    }
     if json {
       print("{\"model\":\"\(modelPath)\",\"runtime\":\"\(runtime)\",\"batch\":\(batch),\"threads\":1,\"runs\":\(runs),\"ms_per_image\":\(String(format: "%.3f", msPerImage)),\"gflops\":\(String(format: "%.2f", gflops)),\"peak_bytes\":null}")
     } else {
       print(String(format: "%@: %@, batch %d, 1 thread: %.2f ms/image (median of %d runs), %.2f GFLOP/s", modelPath, runtime, batch, msPerImage, runs, gflops))
     }
+  }
+
+  /// Native ms per image (median of `runs` after a warm-up) with `threads` threads.
+  func nativeMsPerImage(_ g: Graph, _ feeds: [String: Tensor]) throws -> Double {
+    let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
+    _ = try exec.run(feeds)
+    var times: [Double] = []
+    for _ in 0..<runs {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      _ = try exec.run(feeds)
+      times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    return times.sorted()[times.count / 2] / Double(batch)
   }
 }
 

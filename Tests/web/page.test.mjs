@@ -240,11 +240,15 @@ describe('run-node.mjs', () => {
 
 // MARK: the site in headless Chromium (WebDriver over HTTP via chromedriver; --dump-dom as the fallback)
 
-/** The files `moe export-site` writes, plus the test inputs, served on 127.0.0.1. */
-async function serveSite() {
-  const site = join(dir, 'site');
+/**
+ * The files `moe export-site` writes, plus the test inputs, served on 127.0.0.1; `isolated` adds the COOP/COEP headers
+ * `moe serve` sends (cross-origin isolation: SharedArrayBuffer, so moe.js runs its worker pool).
+ */
+async function serveSite({ isolated = true } = {}) {
+  const site = join(dir, isolated ? 'site' : 'site-plain');
   mkdirSync(join(site, 'inputs'), { recursive: true });
-  for (const f of ['index.html', 'app.js', 'style.css', 'npy.js', 'moe.js', 'kernels.wasm', 'runner.html', 'runner.js']) {
+  for (const f of ['index.html', 'app.js', 'style.css', 'npy.js', 'moe.js', 'kernels.wasm', 'kernels-mt.wasm', 'kernels-mt-fma.wasm',
+    'runner.html', 'runner.js']) {
     copyFileSync(join(web, f), join(site, f));
   }
   copyFileSync(fixture.bundle, join(site, 'model.moe'));
@@ -253,7 +257,8 @@ async function serveSite() {
   const server = createServer((req, res) => {
     const path = join(site, decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!path.startsWith(site) || !existsSync(path)) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': types[extname(path)] || 'application/octet-stream' });
+    const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': types[extname(path)] || 'application/octet-stream', ...isolation });
     res.end(readFileSync(path));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -283,7 +288,8 @@ describe('in headless Chromium', () => {
     assert.ok(d <= PARITY_TOL, `browser vs moe run: max-abs ${d} > ${PARITY_TOL}`);
     const b = await browser.run('return window.moeRunner.bench(args[0], 3);', spec);
     assert.equal(b.batch, 2);
-    assert.ok(b.msPerImage > 0 && b.times.length === 3, JSON.stringify(b));
+    assert.ok(b.msPerImage > 0 && b.times.length === 3 && b.singleThreadMsPerImage > 0, JSON.stringify(b));
+    assert.ok(b.threads > 1 && /threads$/.test(b.backend) && b.singleThreadBackend === b.backend, JSON.stringify(b));
     const e = await browser.run('return window.moeRunner.run(args[0]);', { model: 'model.moe', inputs: { z: 'inputs/none.npy' } });
     assert.match(e.error, /cannot fetch inputs\/none\.npy: HTTP 404/);
   });
@@ -308,9 +314,11 @@ describe('in headless Chromium', () => {
       for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise((ok) => setTimeout(ok, 25));
       const ms = await window.moeApp.firstFace;
       const canvas = document.getElementById('canvas');
-      return { ms, width: canvas.width, label: canvas.getAttribute('aria-label'), history: document.querySelectorAll('#history button').length };`);
+      return { ms, width: canvas.width, label: canvas.getAttribute('aria-label'), history: document.querySelectorAll('#history button').length,
+        backend: window.moeApp.backend, threads: window.moeApp.threads, isolated: window.crossOriginIsolated };`);
     assert.ok(!r.error, r.error);
-    console.log(`first face on screen ${r.ms.toFixed(0)} ms after navigation start`);
+    console.log(`first face on screen ${r.ms.toFixed(0)} ms after navigation start (${r.backend}, ${r.threads} threads)`);
+    assert.ok(r.isolated && r.threads > 1 && /threads$/.test(r.backend), `the isolated page runs the worker pool: ${JSON.stringify(r)}`);
     assert.equal(r.width, 32, 'the face is drawn at the model\'s size');
     assert.match(r.label, /^Generated image/);
     assert.equal(r.history, 1);
@@ -379,5 +387,58 @@ describe('in headless Chromium', () => {
     assert.equal(r.frames, 9);
     assert.match(r.status, /Interpolated 9 steps/);
     if (process.env.MOE_WEB_SCREENSHOT) writeFileSync(process.env.MOE_WEB_SCREENSHOT, await browser.screenshot());
+  });
+
+  test('the worker pool in the page: the same bits on default threads, 1 and 3 threads, and as moe run', async () => {
+    await browser.open(`${site.url}/runner.html`);
+    const r = await browser.run(`
+      const { load } = await import('./moe.js');
+      const { parseNpy } = await import('./npy.js');
+      const z = parseNpy(await (await fetch('inputs/z.npy')).arrayBuffer());
+      const runs = [];
+      for (const options of [{}, { threads: 1 }, { threads: 3 }]) {
+        const m = await load('model.moe', options);
+        const out = await m.run({ [m.inputs[0].name]: z });
+        runs.push({ backend: m.backend, threads: m.threads, img: Array.from(out[m.outputs[0].name].data) });
+        m.dispose();
+      }
+      return runs;`);
+    assert.ok(!r.error, r.error);
+    assert.ok(r[0].threads > 1 && r[1].threads === 1 && r[2].threads === 3, JSON.stringify(r.map((x) => x.threads)));
+    assert.ok(r.every((x) => x.backend === r[0].backend && /threads$/.test(x.backend)), r.map((x) => x.backend).join(', '));
+    assert.deepEqual(r[1].img, r[0].img, '1 thread vs default threads');
+    assert.deepEqual(r[2].img, r[0].img, '3 threads vs default threads');
+    const d = maxAbs(Float32Array.from(r[0].img), npy(fixture.native).data);
+    assert.ok(d <= PARITY_TOL, `threaded page (${r[0].backend}) vs moe run: max-abs ${d}`);
+  });
+});
+
+describe('in headless Chromium, served without cross-origin isolation (a plain static server)', () => {
+  let site, browser;
+  before(async () => {
+    site = await serveSite({ isolated: false });
+    browser = await webDriver();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  test('index.html falls back to kernels.wasm on one thread and still shows a face matching moe run', async () => {
+    await browser.open(`${site.url}/runner.html`);
+    const spec = { model: 'model.moe', inputs: { z: 'inputs/z.npy' } };
+    const r = await browser.run('return window.moeRunner.run(args[0]);', spec);
+    assert.ok(!r.error, r.error);
+    const d = maxAbs(fromBase64(r.outputs.img.base64), npy(fixture.native).data);
+    assert.ok(d <= PARITY_TOL, `plain-server runner vs moe run: max-abs ${d}`);
+    await browser.open(`${site.url}/index.html?seed=3`);
+    const p = await browser.run(`
+      for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise((ok) => setTimeout(ok, 25));
+      const ms = await window.moeApp.firstFace;
+      return { ms, backend: window.moeApp.backend, threads: window.moeApp.threads, isolated: window.crossOriginIsolated,
+        history: document.querySelectorAll('#history button').length };`);
+    assert.ok(!p.error, p.error);
+    console.log(`first face (plain server) ${p.ms.toFixed(0)} ms after navigation start (${p.backend}, ${p.threads} thread)`);
+    assert.deepEqual([p.isolated, p.backend, p.threads, p.history], [false, 'wasm-simd128', 1, 1]);
   });
 });
