@@ -86,6 +86,7 @@ public enum WebRuntimes {
         (async () => {
           for (let i = 0; i < 400 && !window.moeApp; i++) await new Promise(r => setTimeout(r, 50));
           await window.moeApp.ready;
+          await window.moeApp.firstFace; // the face the page shows on load must finish first (one run at a time)
           await window.moeApp.generate(window.moeApp.getSettings());
           await new Promise(r => setTimeout(r, 300));
           return 'ok';
