@@ -48,15 +48,7 @@ struct Bench: AsyncParsableCommand {
     if runtime != "native" { return try await runWeb(g) }
     let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
     let feeds = sampleInputs(for: g, batch: batch, seed: 1)
-    _ = try exec.run(feeds)
-    var times: [Double] = []
-    for _ in 0..<runs {
-      let t0 = DispatchTime.now().uptimeNanoseconds
-      _ = try exec.run(feeds)
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
-    times.sort()
-    let median = times[times.count / 2]
+    let median = try medianBatchMs(exec, feeds)
     let msPerImage = median / Double(batch)
     let gflops = Double(exec.flopsPerRun(batch: batch)) / (median / 1000) / 1e9
     let peak = exec.lastPeakArenaBytes
@@ -119,9 +111,8 @@ struct Bench: AsyncParsableCommand {
     }
   }
 
-  /// Native ms per image (median of `runs` after a warm-up) with `threads` threads.
-  func nativeMsPerImage(_ g: Graph, _ feeds: [String: Tensor]) throws -> Double {
-    let exec = try Executor(graph: g, options: ExecutorOptions(threads: threads))
+  /// Milliseconds per run of `exec` on `feeds`: the median of `runs` timed runs after one warm-up.
+  func medianBatchMs(_ exec: Executor, _ feeds: [String: Tensor]) throws -> Double {
     _ = try exec.run(feeds)
     var times: [Double] = []
     for _ in 0..<runs {
@@ -129,7 +120,12 @@ struct Bench: AsyncParsableCommand {
       _ = try exec.run(feeds)
       times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
     }
-    return times.sorted()[times.count / 2] / Double(batch)
+    return times.sorted()[times.count / 2]
+  }
+
+  /// Native ms per image (median of `runs` after a warm-up) with `threads` threads.
+  func nativeMsPerImage(_ g: Graph, _ feeds: [String: Tensor]) throws -> Double {
+    try medianBatchMs(Executor(graph: g, options: ExecutorOptions(threads: threads)), feeds) / Double(batch)
   }
 }
 
