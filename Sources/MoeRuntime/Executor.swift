@@ -36,6 +36,13 @@ public final class Executor {
     return by.sorted { $0.value > $1.value }.map { ($0.key, $0.value) }
   }
 
+  /// The input shapes, then the first output's, of node `i` as text (`64x64x3x3`, symbols by name), for profiles.
+  public func inputShapes(ofNode i: Int) -> String {
+    (graph.nodes[i].inputs + graph.nodes[i].outputs.prefix(1)).map { name in
+      types[name].map { $0.shape.dims.map { $0.value.map(String.init) ?? "?" }.joined(separator: "x") } ?? "-"
+    }.joined(separator: " ")
+  }
+
   /// Verifies `graph` (weights required) and copies its weights and constants.
   /// - Throws: `IRError` when the graph is malformed (naming the node), `RuntimeError` when it cannot be run.
   public init(graph: Graph, options: ExecutorOptions = .init()) throws {

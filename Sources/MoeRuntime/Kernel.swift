@@ -53,7 +53,8 @@ enum Kernel {
     case .matmul(let g): Kernels.matmul(g, a: x[0], b: x[1], y: y, workers: workers)
     case .batchNorm(let g): Kernels.batchNorm(g, x: x[0], gamma: x[1], beta: x[2], mean: x[3], variance: x[4], y: y)
     case .batchNormTraining(let g):
-      Kernels.batchNormTraining(g, x: x[0], gamma: x[1], beta: x[2], y: y, mean: outputs[1], variance: outputs[2])
+      Kernels.batchNormTraining(g, x: x[0], gamma: x[1], beta: x[2], y: y, mean: outputs[1], variance: outputs[2],
+                                workers: workers)
     case .pointwise(let f, let count): Kernels.pointwise(f, count: count, x: x[0], y: y, workers: workers)
     case .binary(let f, let g): Kernels.binary(f, g, a: x[0], b: x[1], y: y, workers: workers)
     case .prelu(let g): Kernels.prelu(g, x: x[0], slope: x[1], y: y, workers: workers)

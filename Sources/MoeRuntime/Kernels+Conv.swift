@@ -39,6 +39,9 @@ struct ConvGeometry: Equatable {
   /// Stride-1 conv with at most `directMaxOutChannels` outputs per group: a direct convolution vectorised along
   /// output rows (MoeNativeShim), in blocks of 4 output channels; work items of output rows.
   var isDirect = false
+  /// 3×3 stride-1 conv with enough channels: Winograd F(2×2, 3×3) (Kernels+Winograd); `tileRows` then holds the
+  /// 2×2 output tiles per chunk and `chunks` the chunks over the whole batch.
+  var isWinograd = false
 
   var inPlane: Int { inHeight * inWidth }
   var outPlane: Int { outHeight * outWidth }
@@ -81,6 +84,7 @@ struct ConvGeometry: Equatable {
       g.workerScratch = rowFloats * g.tileRows
     }
     g.scratchCount = g.workerScratch * g.workers
+    g.chooseWinograd(a)
     return g
   }
 }
@@ -104,6 +108,7 @@ extension Kernels {
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
+    if g.isWinograd { return winogradConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth
     let beta: Float = bias == nil ? 0 : 1

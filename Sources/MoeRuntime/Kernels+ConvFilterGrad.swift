@@ -11,6 +11,7 @@ extension ConvGeometry {
     var g = ConvGeometry.conv(a, x: x, w: w, y: gy, hasBias: false)
     g.isShiftAdd = false
     g.isPointwise = false
+    g.isWinograd = false
     // Few output channels at stride 1 (the gradient of a generator's last conv to RGB): summed directly.
     g.isDirect = a.strides == [1, 1] && (g.outChannels / g.groups) <= directFilterGradMaxOutChannels
     let cg = g.inChannels / g.groups
@@ -27,6 +28,7 @@ extension ConvGeometry {
         Int32(g.outChannels / g.groups), Int32(g.outHeight), Int32(g.outWidth)))
     }
     g.scratchCount = g.workerScratch * g.workers
+    g.chooseWinogradFilterGrad(a)
     return g
   }
 }
@@ -38,6 +40,7 @@ extension Kernels {
     _ g: ConvGeometry, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, gw: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>
   ) {
+    if g.isWinograd { return winogradFilterGrad(g, x: x, gy: gy, gw: gw, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let taps = g.kernelHeight * g.kernelWidth, k = cg * taps
     gw.update(repeating: 0, count: g.outChannels * k)

@@ -114,11 +114,14 @@ extension Kernels {
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
     if let (sc, sa, sb) = g.flatStrides {
+      // Selects without branches (a condition that flips at random, e.g. a ReLU's mask, would mispredict half the
+      // time): the common layouts (all full, or a scalar a or b) in loops the compiler vectorises.
       parallelRanges(g.a.count, workers: workers) { r in
-        if sc == 1 && sa == 1 && sb == 1 {
-          for i in r { y[i] = c[i] != 0 ? a[i] : b[i] }
-        } else {
-          for i in r { y[i] = c[i * sc] != 0 ? a[i * sa] : b[i * sb] }
+        switch (sc, sa, sb) {
+        case (1, 1, 1): for i in r { y[i] = select(c[i], a[i], b[i]) }
+        case (1, 1, 0): let bv = b[0]; for i in r { y[i] = select(c[i], a[i], bv) }
+        case (1, 0, 1): let av = a[0]; for i in r { y[i] = select(c[i], av, b[i]) }
+        default: for i in r { y[i] = select(c[i * sc], a[i * sa], b[i * sb]) }
         }
       }
       return
@@ -128,6 +131,13 @@ extension Kernels {
     gather(g.b, x: b, y: bb)
     gather(g.a, x: a, y: y)
     for i in 0..<n where cb[i] == 0 { y[i] = bb[i] }
+  }
+
+  /// c ≠ 0 ? a : b, as a blend of bit patterns (no branch).
+  @inline(__always)
+  static func select(_ c: Float, _ a: Float, _ b: Float) -> Float {
+    let mask: UInt32 = c != 0 ? ~0 : 0
+    return Float(bitPattern: (a.bitPattern & mask) | (b.bitPattern & ~mask))
   }
 
   /// y = op(a, b) over the broadcast geometry; large outputs are split into row ranges (or element ranges of a

@@ -86,9 +86,7 @@ extension Kernels {
       acc.initialize(repeating: 0, count: g.outCount)
       forEachRun(g, x) { xp, o, n, s in
         if s == 0 {
-          var t = 0.0
-          for i in 0..<n { t += Double(xp[i]) }
-          acc[o] += t
+          acc[o] += sumInDouble(xp, n)
         } else {
           for i in 0..<n { acc[o + i * s] += Double(xp[i]) }
         }
@@ -170,19 +168,26 @@ extension Kernels {
     }
   }
 
-  /// Batch normalization with batch statistics: per channel over (N, spatial); writes y, the mean and the biased variance.
+  /// Batch normalization with batch statistics: per channel over (N, spatial); writes y, the mean and the biased
+  /// variance. Channels are split over the workers (each channel's arithmetic is the same whatever the split).
   static func batchNormTraining(
     _ g: BatchNormGeometry, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
+    workers: Int = 1
   ) {
-    for c in 0..<g.channels {
-      let (m, v) = meanAndVariance(x + c * g.inner, count: g.inner, stride: 1, runs: g.batch, runStride: g.channels * g.inner)
-      mean[c] = Float(m)
-      variance[c] = Float(v)
-      let inv = 1 / (v + Double(g.eps)).squareRoot(), s = Double(gamma[c]) * inv, b = Double(beta[c])
-      for n in 0..<g.batch {
-        let off = (n * g.channels + c) * g.inner
-        for i in 0..<g.inner { y[off + i] = Float((Double(x[off + i]) - m) * s + b) }
+    let parts = min(g.channels, g.batch * g.channels * g.inner >= parallelChunk ? 4 * workers : 1)
+    Parallel.forEach(parts, workers: workers) { p, _ in
+      for c in Parallel.range(p, of: parts, total: g.channels) {
+        let (m, v) = meanAndVariance(x + c * g.inner, count: g.inner, stride: 1, runs: g.batch, runStride: g.channels * g.inner)
+        mean[c] = Float(m)
+        variance[c] = Float(v)
+        let inv = 1 / (v + Double(g.eps)).squareRoot(), s = Double(gamma[c]) * inv
+        let scale = Float(s), shift = Float(Double(beta[c]) - m * s)
+        for n in 0..<g.batch {
+          let off = (n * g.channels + c) * g.inner
+          let xp = x + off, yp = y + off
+          for i in 0..<g.inner { yp[i] = xp[i] * scale + shift }
+        }
       }
     }
   }
@@ -194,10 +199,50 @@ extension Kernels {
     let total = Double(count * runs)
     guard total > 0 else { return (0, 0) }
     var sum = 0.0
-    for r in 0..<runs { let p = x + r * runStride; for i in 0..<count { sum += Double(p[i * stride]) } }
+    for r in 0..<runs {
+      let p = x + r * runStride
+      if stride == 1 { sum += sumInDouble(p, count) } else { for i in 0..<count { sum += Double(p[i * stride]) } }
+    }
     let mean = sum / total
     var sq = 0.0
-    for r in 0..<runs { let p = x + r * runStride; for i in 0..<count { let d = Double(p[i * stride]) - mean; sq += d * d } }
+    for r in 0..<runs {
+      let p = x + r * runStride
+      if stride == 1 {
+        sq += squaredDeviationsInDouble(p, count, mean)
+      } else {
+        for i in 0..<count { let d = Double(p[i * stride]) - mean; sq += d * d }
+      }
+    }
     return (mean, sq / total)
+  }
+
+  /// Σ x[i] in double, over four interleaved accumulators (independent additions, vectorised).
+  @inline(__always)
+  static func sumInDouble(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    var acc = SIMD4<Double>()
+    var i = 0
+    while i + 4 <= n {
+      acc += SIMD4<Double>(Double(x[i]), Double(x[i + 1]), Double(x[i + 2]), Double(x[i + 3]))
+      i += 4
+    }
+    var t = acc.sum()
+    while i < n { t += Double(x[i]); i += 1 }
+    return t
+  }
+
+  /// Σ (x[i] − mean)² in double, as `sumInDouble`.
+  @inline(__always)
+  static func squaredDeviationsInDouble(_ x: UnsafePointer<Float>, _ n: Int, _ mean: Double) -> Double {
+    var acc = SIMD4<Double>()
+    let m = SIMD4<Double>(repeating: mean)
+    var i = 0
+    while i + 4 <= n {
+      let d = SIMD4<Double>(Double(x[i]), Double(x[i + 1]), Double(x[i + 2]), Double(x[i + 3])) - m
+      acc += d * d
+      i += 4
+    }
+    var t = acc.sum()
+    while i < n { let d = Double(x[i]) - mean; t += d * d; i += 1 }
+    return t
   }
 }

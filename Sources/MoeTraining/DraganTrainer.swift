@@ -88,6 +88,16 @@ public final class DraganTrainer {
     (dExecutor.secondsByOp, gExecutor.secondsByOp)
   }
 
+  /// The `count` slowest nodes of both step graphs since profiling was turned on: step, op, input shapes, seconds.
+  public func slowestNodes(_ count: Int) -> [(step: String, op: String, shapes: String, seconds: Double)] {
+    var all: [(step: String, op: String, shapes: String, seconds: Double)] = []
+    for (step, e) in [("D", dExecutor), ("G", gExecutor)] {
+      guard let t = e.nodeSeconds else { continue }
+      for (i, n) in e.graph.nodes.enumerated() { all.append((step, n.op.name, e.inputShapes(ofNode: i), t[i])) }
+    }
+    return Array(all.sorted { $0.seconds > $1.seconds }.prefix(count))
+  }
+
   /// The current value of a generator (`gen`) or discriminator (`dis`) weight, by Chainer key.
   public func weight(_ model: String, _ key: String) throws -> Tensor {
     try (model == "gen" ? gExecutor : dExecutor).variable(model + "/" + key)

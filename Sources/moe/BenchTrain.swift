@@ -70,6 +70,10 @@ struct BenchTrain: ParsableCommand {
       for (name, list) in [("D step", p.d), ("G step", p.g)] {
         print("\(name): " + list.prefix(10).map { String(format: "%@ %.3f s", $0.op, $0.seconds) }.joined(separator: ", "))
       }
+      print("slowest nodes (step, op, input shapes):")
+      for n in trainer.slowestNodes(ProcessInfo.processInfo.environment["MOE_PROFILE_NODES"].flatMap { Int($0) } ?? 25) {
+        print(String(format: "  %@ %8.1f ms  %@ %@", n.step, n.seconds * 1000, n.op, n.shapes))
+      }
     }
   }
 }

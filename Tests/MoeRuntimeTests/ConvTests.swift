@@ -58,32 +58,6 @@ final class ConvTests: XCTestCase {
     }
   }
 
-  /// Runs a conv geometry directly with scratch poisoned by NaN (every scratch float read must have been written).
-  func runGeometry(_ g: ConvGeometry, transposed: Bool, _ x: Tensor, _ w: Tensor, _ b: Tensor?, outShape: [Int]) -> Tensor {
-    var y = Tensor(zeros: outShape)
-    var scratch = [Float](repeating: .nan, count: max(g.scratchCount, 1))
-    let bias = b?.data ?? [0]
-    x.data.withUnsafeBufferPointer { xp in
-      w.data.withUnsafeBufferPointer { wp in
-        bias.withUnsafeBufferPointer { bp in
-          y.data.withUnsafeMutableBufferPointer { yp in
-            scratch.withUnsafeMutableBufferPointer { sp in
-              let bptr = b == nil ? nil : bp.baseAddress!
-              if transposed {
-                Kernels.convTranspose2d(
-                  g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!,
-                  scratch: sp.baseAddress!)
-              } else {
-                Kernels.conv2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!, scratch: sp.baseAddress!)
-              }
-            }
-          }
-        }
-      }
-    }
-    return y
-  }
-
   /// Small tile budgets force several im2col / col2im tiles per image.
   func testTiledColumnsMatchUntiled() throws {
     var rng = SplitMix64(seed: 3)
@@ -171,30 +145,7 @@ final class ConvTests: XCTestCase {
       let c = randomConv(&rng, stride: 1 + trial % 2, groups: trial % 3 == 0 ? .two : .one, bias: false)
       let y = Naive.conv2d(c.x, c.w, nil, c.attrs)
       let gy = rng.tensor(y.shape)
-      let (o, cg, kh, kw) = (c.w.shape[0], c.w.shape[1], c.w.shape[2], c.w.shape[3])
-      let og = o / c.attrs.groups
-      var want = Tensor(zeros: c.w.shape)
-      for n in 0..<c.x.shape[0] {
-        for oi in 0..<o {
-          for i in 0..<y.shape[2] {
-            for j in 0..<y.shape[3] {
-              let d = gy.data[((n * o + oi) * y.shape[2] + i) * y.shape[3] + j]
-              for ci in 0..<cg {
-                for ki in 0..<kh {
-                  for kj in 0..<kw {
-                    let ih = i * c.attrs.strides[0] - c.attrs.pads[0] + ki * c.attrs.dilations[0]
-                    let iw = j * c.attrs.strides[1] - c.attrs.pads[1] + kj * c.attrs.dilations[1]
-                    if ih < 0 || ih >= c.x.shape[2] || iw < 0 || iw >= c.x.shape[3] { continue }
-                    let xc = (oi / og) * cg + ci
-                    want.data[((oi * cg + ci) * kh + ki) * kw + kj] +=
-                      d * c.x.data[((n * c.x.shape[1] + xc) * c.x.shape[2] + ih) * c.x.shape[3] + iw]
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
+      let want = Naive.conv2dFilterGrad(c.x, gy, wShape: c.w.shape, c.attrs)
       for workers in [1, 2, 3] {
         let g = ConvGeometry.filterGrad(c.attrs, x: c.x.shape, gy: gy.shape, w: c.w.shape, workers: workers)
         var runs: [[Float]] = []

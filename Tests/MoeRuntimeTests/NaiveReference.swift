@@ -37,6 +37,35 @@ enum Naive {
 
   /// convTranspose2d: every x[n, g·C/g + c, i, j] · w[g·C/g + c, oo, ki, kj] is added to
   /// y[n, g·O/g + oo, i·sh − pt + ki·dh, j·sw − pl + kj·dw] (when inside); y starts at the bias.
+  /// The weight gradient of conv2d: gw[o, c, ki, kj] = Σ gy[n, o, i, j] · x[n, group(o)·C/g + c, i·s − p + ki·d, …].
+  static func conv2dFilterGrad(_ x: Tensor, _ gy: Tensor, wShape: [Int], _ a: ConvAttrs) -> Tensor {
+    let (o, cg, kh, kw) = (wShape[0], wShape[1], wShape[2], wShape[3])
+    let og = o / a.groups
+    var want = Tensor(zeros: wShape)
+    for n in 0..<x.shape[0] {
+      for oi in 0..<o {
+        for i in 0..<gy.shape[2] {
+          for j in 0..<gy.shape[3] {
+            let d = gy.data[((n * o + oi) * gy.shape[2] + i) * gy.shape[3] + j]
+            for ci in 0..<cg {
+              for ki in 0..<kh {
+                for kj in 0..<kw {
+                  let ih = i * a.strides[0] - a.pads[0] + ki * a.dilations[0]
+                  let iw = j * a.strides[1] - a.pads[1] + kj * a.dilations[1]
+                  if ih < 0 || ih >= x.shape[2] || iw < 0 || iw >= x.shape[3] { continue }
+                  let xc = (oi / og) * cg + ci
+                  want.data[((oi * cg + ci) * kh + ki) * kw + kj] +=
+                    d * x.data[((n * x.shape[1] + xc) * x.shape[2] + ih) * x.shape[3] + iw]
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return want
+  }
+
   static func convTranspose2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ a: ConvTransposeAttrs) -> Tensor {
     let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (og, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])

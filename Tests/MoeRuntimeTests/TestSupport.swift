@@ -87,3 +87,29 @@ func seededTensor(seed: UInt64, _ shape: [Int], _ range: ClosedRange<Float> = -1
   var rng = SplitMix64(seed: seed)
   return rng.tensor(shape, range)
 }
+
+/// Runs a conv geometry directly with scratch poisoned by NaN (every scratch float read must have been written).
+func runGeometry(_ g: ConvGeometry, transposed: Bool, _ x: Tensor, _ w: Tensor, _ b: Tensor?, outShape: [Int]) -> Tensor {
+  var y = Tensor(zeros: outShape)
+  var scratch = [Float](repeating: .nan, count: max(g.scratchCount, 1))
+  let bias = b?.data ?? [0]
+  x.data.withUnsafeBufferPointer { xp in
+    w.data.withUnsafeBufferPointer { wp in
+      bias.withUnsafeBufferPointer { bp in
+        y.data.withUnsafeMutableBufferPointer { yp in
+          scratch.withUnsafeMutableBufferPointer { sp in
+            let bptr = b == nil ? nil : bp.baseAddress!
+            if transposed {
+              Kernels.convTranspose2d(
+                g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!,
+                scratch: sp.baseAddress!)
+            } else {
+              Kernels.conv2d(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bptr, y: yp.baseAddress!, scratch: sp.baseAddress!)
+            }
+          }
+        }
+      }
+    }
+  }
+  return y
+}

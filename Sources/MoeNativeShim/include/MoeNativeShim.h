@@ -39,6 +39,31 @@ void moe_direct_filter_grad(const float *x, const float *gy, float *gw, int c0, 
                             int KH, int KW, int padT, int padL, int dilH, int dilW, int OH, int OW, float *work);
 unsigned long moe_direct_filter_grad_work_floats(int KH, int KW, int dilH, int dilW, int O, int OH, int OW);
 
+/// Winograd F(2×2, 3×3) weight transform of output channels [o0, o0 + on): w (O, C, 3, 3) → U[ξ][o][c] (16 × O × C).
+void moe_wino_weights(const float *w, int O, int C, int o0, int on, float *U);
+/// Input transform of channels [c0, c0 + cn) and tiles [t0, t0 + tc) of x (N, C, H, W): tile t = (n, th, tw) in row-major order over (N, TH, TW)
+/// covers input rows 2·th − padT … + 3 and columns 2·tw − padL … + 3 (zero outside). ldv ≥ tc + 8 (vectors of 8 tiles may run over). Writes V[ξ][c][t − t0] at
+/// ξ·moe_wino_xi_stride(C, ldv) + c·ldv + t − t0. `work` holds `moe_wino_work_floats(TW, tc)` floats.
+void moe_wino_input(const float *x, int C, int c0, int cn, int H, int W, int padT, int padL, int TH, int TW, long t0,
+                    int tc, float *V, long ldv, float *work);
+/// Output transform of tiles [t0, t0 + tc): M[ξ][o][t − t0] at ξ·moe_wino_xi_stride(O, ldm) + o·ldm + t − t0 → the 2×2 outputs of each tile
+/// in y (N, O, OH, OW) (those inside OH × OW), plus bias[o]; ldm ≥ tc + 8 (bias may be NULL). `work`: `moe_wino_work_floats(TW, tc)`.
+void moe_wino_output(const float *M, int O, long ldm, int OH, int OW, int TH, int TW, long t0, int tc,
+                     const float *bias, float *y, float *work);
+unsigned long moe_wino_work_floats(int TW, int tc);
+/// The adjoint of the output transform for the weight gradient, channels [o0, o0 + on): ∂M[ξ][o][t − t0] = (A·∂Y·Aᵀ)[ξ] of each tile's 2×2
+/// gradient ∂Y in gy (N, O, OH, OW) (zero outside OH × OW), at ξ·moe_wino_xi_stride(O, ldm) + o·ldm + t − t0;
+/// ldm ≥ tc + 8. `work`: `moe_wino_work_floats(TW, tc)`.
+void moe_wino_grad_output(const float *gy, int O, int o0, int on, int OH, int OW, int TH, int TW, long t0, int tc,
+                          float *dM, long ldm, float *work);
+/// The adjoint of the weight transform for output channels [o0, o0 + on): gw (O, C, 3, 3) = Gᵀ·∂U[·][o][c]·G.
+void moe_wino_weights_grad(const float *dU, int O, int C, int o0, int on, float *gw);
+/// Floats per staged input row of the input transform: the padded row and a vector of overrun.
+static inline long moe_wino_pitch(int TW) { return ((2L * TW + 2 + 24) + 7) / 8 * 8; }
+/// Floats between the 16 matrices V[ξ] (rows × ld) or M[ξ]: rows · ld plus 16, so that the 16 streams the transforms
+/// read or write at once do not fall into the same cache sets (a multiple of 4 KiB would).
+static inline long moe_wino_xi_stride(int rows, long ld) { return (long)rows * ld + 16; }
+
 /// A work item of `moe_pool_run`: item index and worker id (0 for the calling thread, 1… for helpers).
 typedef void (*moe_pool_task)(void *ctx, long item, int worker);
 
