@@ -21,12 +21,14 @@ extension ConvGeometry {
   /// shapes only, never of the thread count, so results do not depend on it).
   mutating func chooseWinograd(_ a: ConvAttrs) {
     guard Kernels.winogradAllowed, kernelHeight == 3, kernelWidth == 3, a.strides == [1, 1], a.dilations == [1, 1],
-          groups == 1, inChannels >= winogradMinInChannels, outChannels > directMaxOutChannels else { return }
+          groups == 1, inChannels >= winogradMinInChannels, outChannels > directMaxOutChannels,
+          winogradTileCount >= Kernels.winogradMinTiles else { return }
     isWinograd = true
     isShiftAdd = false
     isDirect = false
     let perTile = 16 * (inChannels + outChannels)
-    var tiles = max(8, winogradChunkBudget / perTile / 8 * 8)
+    // The budget includes the rows' slack of 8 tiles, so the working memory stays within it.
+    var tiles = max(8, (winogradChunkBudget / perTile - 8) / 8 * 8)
     // At least four chunks when there are enough tiles, so both cores get work at batch 1.
     tiles = min(tiles, max(8, (winogradTileCount + 31) / 32 * 8))
     chunks = (winogradTileCount + tiles - 1) / tiles
@@ -40,6 +42,9 @@ extension ConvGeometry {
 
 extension Kernels {
   /// Set to false (tests) to compare the Winograd path with the im2col path on the same shapes.
+  /// conv2d takes Winograd only with at least this many 2×2 output tiles over the batch: fewer make the products too
+  /// narrow to beat im2col (a 16×16 plane at batch 1 has 64). Tests lower it to reach small shapes.
+  nonisolated(unsafe) static var winogradMinTiles = 128
   nonisolated(unsafe) static var winogradAllowed = getenv("MOE_WINOGRAD").map { String(cString: $0) != "0" } ?? true
 
   /// y = conv2d(x, w) + bias by Winograd F(2×2, 3×3): U = G·w·Gᵀ once per call (parallel over output channels), then

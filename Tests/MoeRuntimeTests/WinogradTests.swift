@@ -9,6 +9,8 @@ final class WinogradTests: XCTestCase {
   /// Seeded shapes around the vector width (odd and even sizes, 1-pixel planes), asymmetric pads, several images per
   /// chunk and chunks that start mid-row; 1–3 workers give the same bits, and the result matches naive loops.
   func testWinogradConvMatchesNaiveLoopsOnAnyWorkers() throws {
+    Kernels.winogradMinTiles = 1
+    defer { Kernels.winogradMinTiles = 128 }
     var rng = SplitMix64(seed: 23)
     for trial in 0..<14 {
       let c = rng.int(16...40), o = rng.int(17...40)
@@ -76,6 +78,12 @@ final class WinogradTests: XCTestCase {
     let x = rng.tensor([2, 32, 12, 12]), wt = rng.tensor([48, 32, 3, 3]), b = rng.tensor([48])
     let attrs = ConvAttrs(pads: [1, 1, 1, 1])
     let want = Naive.conv2d(x, wt, b, attrs)
+    XCTAssertFalse(ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: true).isWinograd,
+                   "72 tiles: under the minimum")
+    XCTAssertTrue(ConvGeometry.conv(attrs, x: [4, 32, 12, 12], w: wt.shape, y: [4, 48, 12, 12], hasBias: true).isWinograd,
+                  "144 tiles")
+    Kernels.winogradMinTiles = 1
+    defer { Kernels.winogradMinTiles = 128 }
     XCTAssertTrue(ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: true).isWinograd)
     XCTAssertFalse(ConvGeometry.conv(ConvAttrs(strides: [2, 2], pads: [1, 1, 1, 1]), x: x.shape, w: wt.shape,
                                      y: [2, 48, 6, 6], hasBias: true).isWinograd, "stride 2")
