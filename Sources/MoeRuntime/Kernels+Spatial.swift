@@ -187,14 +187,42 @@ extension Kernels {
   }
 
   /// Resize (nearest or linear: each output a blend of up to four inputs), planes split over the workers.
+  /// Separable: each input row a plane needs is interpolated along the width once (two rows kept), then each output
+  /// row is the interpolation of two such rows along the height — the same arithmetic as the 2-D formula.
   static func resize(_ g: ResizeGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, workers: Int = 1) {
-    Parallel.forEach(g.planes, workers: g.planes * g.outH * g.outW >= (1 << 15) ? workers : 1) { p, _ in
-      let xp = x + p * g.height * g.width, yp = y + p * g.outH * g.outW
-      for (oh, (r0, r1, wr)) in g.rows.enumerated() {
-        let a = xp + r0 * g.width, b = xp + r1 * g.width, out = yp + oh * g.outW
+    let outW = g.outW
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * max(outW, 1)) { idx in
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: max(outW, 1)) { wts in
         for (ow, (c0, c1, wc)) in g.cols.enumerated() {
-          let top = a[c0] + (a[c1] - a[c0]) * wc, bottom = b[c0] + (b[c1] - b[c0]) * wc
-          out[ow] = top + (bottom - top) * wr
+          idx[2 * ow] = c0
+          idx[2 * ow + 1] = c1
+          wts[ow] = wc
+        }
+        let cols = UnsafePointer(idx.baseAddress!), weights = UnsafePointer(wts.baseAddress!)
+        Parallel.forEach(g.planes, workers: g.planes * g.outH * outW >= (1 << 15) ? workers : 1) { p, _ in
+          let xp = x + p * g.height * g.width, yp = y + p * g.outH * outW
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * max(outW, 1)) { buf in
+            let rowsBuf = buf.baseAddress!
+            var cached = (-1, -1)  // input rows held in rowsBuf[0..<outW] and rowsBuf[outW..<2·outW]
+            /// The width-interpolated input row `r`, computed into one of the two slots unless already there.
+            func row(_ r: Int, avoiding other: Int) -> UnsafeMutablePointer<Float> {
+              if cached.0 == r { return rowsBuf }
+              if cached.1 == r { return rowsBuf + outW }
+              let slot = cached.0 == other ? 1 : 0
+              let dst = rowsBuf + slot * outW, src = xp + r * g.width
+              for ow in 0..<outW {
+                let c0 = cols[2 * ow], c1 = cols[2 * ow + 1]
+                dst[ow] = src[c0] + (src[c1] - src[c0]) * weights[ow]
+              }
+              if slot == 0 { cached.0 = r } else { cached.1 = r }
+              return dst
+            }
+            for (oh, (r0, r1, wr)) in g.rows.enumerated() {
+              let top = UnsafePointer(row(r0, avoiding: r1)), bottom = UnsafePointer(row(r1, avoiding: r0))
+              let out = yp + oh * outW
+              for ow in 0..<outW { out[ow] = top[ow] + (bottom[ow] - top[ow]) * wr }
+            }
+          }
         }
       }
     }

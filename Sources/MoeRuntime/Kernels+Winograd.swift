@@ -21,7 +21,7 @@ extension ConvGeometry {
   /// shapes only, never of the thread count, so results do not depend on it).
   mutating func chooseWinograd(_ a: ConvAttrs) {
     guard Kernels.winogradAllowed, kernelHeight == 3, kernelWidth == 3, a.strides == [1, 1], a.dilations == [1, 1],
-          groups == 1, inChannels >= winogradMinInChannels, outChannels > directMaxOutChannels,
+          groups == 1, inChannels >= winogradMinInChannels, outChannels >= winogradMinInChannels,
           winogradTileCount >= Kernels.winogradMinTiles else { return }
     isWinograd = true
     isShiftAdd = false

@@ -159,7 +159,7 @@ extension Bench {
     for i in times.indices.sorted(by: { times[$0] > times[$1] }).prefix(12) {
       let n = exec.graph.nodes[i]
       lines.append("  " + n.name.padding(toLength: 28, withPad: " ", startingAt: 0) + " " + n.op.name.padding(toLength: 18, withPad: " ", startingAt: 0)
-                   + String(format: " %8.2f ms", times[i] * 1000))
+                   + String(format: " %8.2f ms  ", times[i] * 1000) + exec.inputShapes(ofNode: i))
     }
     let text = lines.joined(separator: "\n") + "\n"
     if json { FileHandle.standardError.write(Data(text.utf8)) } else { print(text, terminator: "") }
