@@ -136,7 +136,8 @@ func gemmFMA(
 #endif
 
 /// C (m×n, row stride ldc) = bias + A·B for packed A (all m rows) and packed B (n columns), block by block:
-/// each B panel (k×8, L1-resident) meets every A panel.
+/// each B panel (k×8, L1-resident) meets every A panel. Not inlined: one copy of the register block serves every caller.
+@inline(never)
 func gemmPacked(
   m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
   ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool

@@ -828,6 +828,7 @@ class Model {
         this.weights.set(n.outputs[0], { ptr, shape: v.shape });
       }
     }
+    for (const n of graph.nodes) n.winograd = winogradWeights(rt, n, this.weights);
     this.base = rt.x.moe_alloc(0);
     this.plan = null;
   }
@@ -1240,6 +1241,38 @@ function lowerBinary(rt, node, s, fail) {
   };
 }
 
+/** The F(4×4, 3×3) filter transform G (Sources/MoeKernels/Winograd.swift). */
+const WINOGRAD_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+
+/**
+ * For a conv2d that runs as Winograd F(4×4, 3×3) (a 3×3 weight of the model, stride 1, dilation 1, one group, at
+ * least 16 input and output channels): its transformed weights G·g·Gᵀ (in float64, stored as float32) as 36 packed
+ * GEMM A matrices (O × C in panels of 4 rows, k-major: Gemm.swift's packA) in new wasm memory, kept for the life of
+ * the model; else null.
+ */
+function winogradWeights(rt, node, weights) {
+  const a = node.attrs, w = node.op === 'conv2d' && weights.get(node.inputs[1]);
+  if (!w || w.shape.length !== 4 || String(a.groups) !== '1' || `${a.strides}${a.dilations}` !== '1,11,1') return null;
+  const [o, c, kh, kw] = w.shape, G = WINOGRAD_G;
+  if (kh !== 3 || kw !== 3 || c < 16 || o < 16) return null;
+  const size = ((o + 3) & ~3) * c, ptr = rt.alloc(144 * size), f = rt.f32(), t = new Float64Array(18);
+  f.fill(0, ptr >> 2, (ptr >> 2) + 36 * size);
+  for (let oo = 0; oo < o; oo++) {
+    for (let cc = 0; cc < c; cc++) {
+      const g = (w.ptr >> 2) + (oo * c + cc) * 9, at = (ptr >> 2) + ((oo >> 2) * c + cc) * 4 + (oo & 3);
+      for (let i = 0; i < 18; i++) {
+        const r = G[(i / 3) | 0], l = g + (i % 3);
+        t[i] = r[0] * f[l] + r[1] * f[l + 3] + r[2] * f[l + 6];
+      }
+      for (let i = 0; i < 36; i++) {
+        const r = G[i % 6], k = 3 * ((i / 6) | 0);
+        f[at + i * size] = t[k] * r[0] + t[k + 1] * r[1] + t[k + 2] * r[2];
+      }
+    }
+  }
+  return ptr;
+}
+
 /** conv2d / conv_transpose2d: geometry descriptor (see Sources/MoeKernels/Conv.swift) and scratch size. */
 function lowerConv(rt, node, s, fail, ints) {
   const transposed = node.op === 'conv_transpose2d';
@@ -1273,6 +1306,18 @@ function lowerConv(rt, node, s, fail, ints) {
   const desc = new Int32Array([n, c, h, w, o, oh, ow, kh, kw, st[0], st[1], pads[0], pads[1], dil[0], dil[1], groups, act, alphaBits, residual]);
   const d = rt.copyIn(desc);
   const flops = 2 * n * o * oh * ow * (c / groups) * kh * kw;
+  const u = !transposed && node.winograd;
+  if (u) {
+    // Winograd F(4×4, 3×3): split over the threads by quads of tiles (Winograd.swift).
+    const work = 72 * n * o * c * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+    return {
+      shape, scratch: rt.x.moe_winograd_scratch(d, rt.threads),
+      bind: (p, out, sc) => {
+        const args = [d, p[0], u, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
+        return rt.threads > 1 ? () => rt.parts('moe_winograd_part', args, work) : () => rt.x.moe_winograd(...args);
+      },
+    };
+  }
   if (!transposed && rt.threads > 1) {
     // The weights packed once into the scratch's head, then output pixels (or rows) split over the threads.
     return {
