@@ -1241,8 +1241,17 @@ function lowerBinary(rt, node, s, fail) {
   };
 }
 
-/** The F(4×4, 3×3) filter transform G (Sources/MoeKernels/Winograd.swift). */
-const WINOGRAD_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+/** Writes G·(a, b, c) for the F(4×4, 3×3) filter transform G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙;
+ * 1⁄24 −1⁄12 ⅙; 0 0 1] (Winograd.swift) to out[at], out[at + step], … . */
+function winogradG(a, b, c, out, at, step) {
+  const s = a + c, q = a / 24 + c / 6;
+  out[at] = a / 4;
+  out[at + step] = -(s + b) / 6;
+  out[at + 2 * step] = (b - s) / 6;
+  out[at + 3 * step] = q + b / 12;
+  out[at + 4 * step] = q - b / 12;
+  out[at + 5 * step] = c;
+}
 
 /**
  * For a conv2d that runs as Winograd F(4×4, 3×3) (a 3×3 weight of the model, stride 1, dilation 1, one group, at
@@ -1253,21 +1262,16 @@ const WINOGRAD_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 
 function winogradWeights(rt, node, weights) {
   const a = node.attrs, w = node.op === 'conv2d' && weights.get(node.inputs[1]);
   if (!w || w.shape.length !== 4 || String(a.groups) !== '1' || `${a.strides}${a.dilations}` !== '1,11,1') return null;
-  const [o, c, kh, kw] = w.shape, G = WINOGRAD_G;
+  const [o, c, kh, kw] = w.shape;
   if (kh !== 3 || kw !== 3 || c < 16 || o < 16) return null;
-  const size = ((o + 3) & ~3) * c, ptr = rt.alloc(144 * size), f = rt.f32(), t = new Float64Array(18);
+  const size = ((o + 3) & ~3) * c, ptr = rt.alloc(144 * size), f = rt.f32(), t = new Float64Array(18), u = new Float64Array(36);
   f.fill(0, ptr >> 2, (ptr >> 2) + 36 * size);
   for (let oo = 0; oo < o; oo++) {
     for (let cc = 0; cc < c; cc++) {
       const g = (w.ptr >> 2) + (oo * c + cc) * 9, at = (ptr >> 2) + ((oo >> 2) * c + cc) * 4 + (oo & 3);
-      for (let i = 0; i < 18; i++) {
-        const r = G[(i / 3) | 0], l = g + (i % 3);
-        t[i] = r[0] * f[l] + r[1] * f[l + 3] + r[2] * f[l + 6];
-      }
-      for (let i = 0; i < 36; i++) {
-        const r = G[i % 6], k = 3 * ((i / 6) | 0);
-        f[at + i * size] = t[k] * r[0] + t[k + 1] * r[1] + t[k + 2] * r[2];
-      }
+      for (let l = 0; l < 3; l++) winogradG(f[g + l], f[g + 3 + l], f[g + 6 + l], t, l, 3);
+      for (let i = 0; i < 6; i++) winogradG(t[3 * i], t[3 * i + 1], t[3 * i + 2], u, 6 * i, 1);
+      for (let i = 0; i < 36; i++) f[at + i * size] = u[i];
     }
   }
   return ptr;
