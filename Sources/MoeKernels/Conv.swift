@@ -377,6 +377,25 @@ func linearOutputs(
     let nr = min(4, rows &- r0)
     let x0 = x + r0 &* k
     let x1 = x0 + (nr > 1 ? k : 0), x2 = x0 + (nr > 2 ? 2 &* k : 0), x3 = x0 + (nr > 3 ? 3 &* k : 0)
+    if nr == 1 {
+      // A lone row (batch 1): its sum alone, in the same order as below.
+      for o in o0..<o1 {
+        let wo = w + o &* k
+        var s0 = SIMD4<Float>()
+        var j = 0
+        while j < k4 {
+          s0 += load4(wo + j) * load4(x0 + j)
+          j &+= 4
+        }
+        var t0 = s0.sum()
+        while j < k {
+          t0 += wo[j] * x0[j]
+          j &+= 1
+        }
+        y[r0 &* outs &+ o] = t0 + (bias?[o] ?? 0)
+      }
+      break
+    }
     for o in o0..<o1 {
       let wo = w + o &* k
       var s0 = SIMD4<Float>(), s1 = SIMD4<Float>(), s2 = SIMD4<Float>(), s3 = SIMD4<Float>()
