@@ -281,6 +281,8 @@ func fillBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?, c
 /// Adds a column tile [channels·kh·kw, rows·W] (input rows firstRow..<firstRow+rows) into the output planes: entry
 /// (o, ki, kj, ih, iw) goes to y[o, ih·sh + ki·dh − pt, iw·sw + kj·dw − pl] (transposed conv), or when `flipped`
 /// (stride-1 conv as shifted products) to y[o, ih − ki·dh + pt, iw − kj·dw + pl]; only output rows [row0, row1).
+/// Not inlined (called per tile; one copy serves every caller).
+@inline(never)
 func col2im(
   _ g: ConvDesc, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
   into y: UnsafeMutablePointer<Float>, flipped: Bool, outRows row0: Int, _ row1: Int
