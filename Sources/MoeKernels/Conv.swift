@@ -368,7 +368,9 @@ public func moe_linear(
                 Epilogue(activation: act, alpha: alpha, residual: residual), 0, Int(outFeatures))
 }
 
-/// Output features [o0, o1) of every row of `moe_linear`, epilogue included.
+/// Output features [o0, o1) of every row of `moe_linear`, epilogue included. Not inlined: `moe_linear` and
+/// `moe_linear_part` share one copy.
+@inline(never)
 func linearOutputs(
   _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
   _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ k: Int, _ outs: Int, _ e: Epilogue, _ o0: Int, _ o1: Int

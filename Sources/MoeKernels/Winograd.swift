@@ -51,7 +51,9 @@ public func moe_winograd(
 }
 
 /// Part `part` of `parts` of `moe_winograd`: a run of quads, each part in its own scratch slice. Every tile gets the
-/// same arithmetic whatever the chunk or part it falls in, so the result does not depend on `parts`.
+/// same arithmetic whatever the chunk or part it falls in, so the result does not depend on `parts`. Not inlined
+/// into `moe_winograd`.
+@inline(never)
 @_cdecl("moe_winograd_part")
 public func moe_winograd_part(
   _ d: UnsafePointer<Int32>, _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
