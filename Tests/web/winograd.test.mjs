@@ -1,5 +1,6 @@
-// winograd.test.mjs: conv2d 3×3 stride 1 as Winograd F(4×4, 3×3) (Winograd.swift) against a float64 naive conv, on
-// 1, 2 and 3 threads (bit-identical, and identical to kernels.wasm), and the pool's whole-call path for small work.
+// winograd.test.mjs: conv2d 3×3 as Winograd F(4×4, 3×3) (Winograd.swift) and 3k×3l kernels as F(3×3, 3×3) sub-kernels
+// (WinogradWide.swift) against a float64 naive conv, on 1, 2 and 3 threads (bit-identical, and identical to
+// kernels.wasm), and the pool's whole-call path for small work.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { conv2d, epilogue, graphBundle, loadBytes, maxAbs, prod, rng } from './helpers.mjs';
@@ -13,16 +14,18 @@ const WINOGRAD_TOL = 1e-4;
 const ints = (v) => `[${v.join(',')}]`;
 const bits = (f32) => Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength);
 
-/** Seeded Winograd-eligible convs: odd and tiny sizes, several quads of tiles across, pads 0/1 (some uneven), batch 1–2,
- * with and without bias, every epilogue activation and residual. */
-function cases() {
-  const r = rng(41), acts = [undefined, 'relu', 'leaky_relu:0.2', 'tanh', 'sigmoid'], residuals = [undefined, 'before', 'after'];
-  const sizes = [[1, 1], [2, 3], [5, 4], [7, 9], [16, 16], [13, 21], [17, 35], [4, 33], [31, 18]];
+/** Seeded Winograd-eligible convs with `kernels` ([kh, kw] each): odd and tiny sizes, several quads of tiles across,
+ * pads 0 to kernel/2 (some uneven), batch 1–2, 1–40 outputs, with and without bias, every epilogue activation and
+ * residual. */
+function cases(seed, kernels, outputs) {
+  const r = rng(seed), acts = [undefined, 'relu', 'leaky_relu:0.2', 'tanh', 'sigmoid'], residuals = [undefined, 'before', 'after'];
+  const sizes = [[1, 1], [2, 3], [5, 4], [7, 9], [16, 16], [13, 21], [17, 35], [4, 33], [31, 18], [26, 27]];
   return sizes.map(([h, w], i) => {
-    const c = r.int(16, 40), o = r.int(16, 40), n = r.int(1, 2);
-    const pads = i % 3 === 0 ? [0, 0, 0, 0] : i % 3 === 1 ? [1, 1, 1, 1] : [1, 0, 0, 1];
-    const oh = h + pads[0] + pads[2] - 2, ow = w + pads[1] + pads[3] - 2;
-    return { xs: [n, c, h, w], ws: [o, c, 3, 3], pads, valid: oh >= 1 && ow >= 1, act: acts[i % acts.length],
+    const [kh, kw] = kernels[i % kernels.length], c = r.int(16, 40), o = r.int(...outputs), n = r.int(1, 2);
+    const [ph, pw] = [kh, kw].map((k) => (i % 3 === 0 ? 0 : i % 3 === 1 ? k >> 1 : r.int(0, k >> 1)));
+    const pads = [ph, pw, i % 3 === 2 ? 0 : ph, pw];
+    const oh = h + pads[0] + pads[2] - kh + 1, ow = w + pads[1] + pads[3] - kw + 1;
+    return { xs: [n, c, h, w], ws: [o, c, kh, kw], pads, valid: oh >= 1 && ow >= 1, act: acts[i % acts.length],
       residual: residuals[i % residuals.length], bias: i % 4 !== 2, r };
   }).filter((k) => k.valid);
 }
@@ -44,24 +47,24 @@ function conv(k) {
   return { spec, feeds, want: epilogue(ref.y, act, residual, res), shape: ref.shape, what: `x${ints(xs)} W${ints(ws)} pads ${ints(pads)}${extra}` };
 }
 
-/** Runs a graph with moe.js options; returns the output and whether the conv took the Winograd path. */
+/** Runs a graph with moe.js options; returns the output and which path the conv took ('winograd', 'wide' or 'im2col'). */
 async function run(spec, feeds, options) {
   const model = await loadBytes(graphBundle(spec).bytes, options);
   try {
-    const out = (await model.run(feeds)).y;
-    return { out, winograd: typeof model.graph.nodes[0].winograd === 'number' };
+    const out = (await model.run(feeds)).y, node = model.graph.nodes[0];
+    return { out, path: typeof node.winograd === 'number' ? 'winograd' : typeof node.wideWinograd === 'number' ? 'wide' : 'im2col' };
   } finally {
     model.dispose();
   }
 }
 
-test('Winograd conv2d: close to a float64 naive conv; bit-identical on 1, 2, 3 threads and to kernels.wasm', async () => {
-  const all = cases();
+/** Each case against the float64 reference on kernels.wasm, and 1, 2, 3 threads bit-identical to it. */
+async function check(all, path) {
   assert.ok(all.length >= 8);
   for (const k of all) {
     const { spec, feeds, want, shape, what } = conv(k);
     const single = await run(spec, feeds, { wasm: kernelsWasm });
-    assert.ok(single.winograd, `${what}: takes the Winograd path`);
+    assert.equal(single.path, path, what);
     assert.deepEqual(single.out.shape, shape);
     const scale = Math.max(1, ...Array.from(want, Math.abs)), d = maxAbs(single.out.data, want);
     assert.ok(d <= WINOGRAD_TOL * scale, `${what}: max-abs ${d} > ${WINOGRAD_TOL * scale}`);
@@ -70,11 +73,18 @@ test('Winograd conv2d: close to a float64 naive conv; bit-identical on 1, 2, 3 t
       assert.ok(bits(got.out.data).equals(bits(single.out.data)), `${what}: ${threads} threads differ from kernels.wasm`);
     }
   }
-});
+}
+
+test('Winograd F(4×4, 3×3) conv2d: close to a float64 naive conv; bit-identical on 1, 2, 3 threads and to kernels.wasm',
+  () => check(cases(41, [[3, 3]], [16, 40]), 'winograd'));
+
+test('3k×3l kernels as F(3×3, 3×3) sub-kernels (9×9, 6×6, 9×3, 3×6): close to a float64 naive conv; bit-identical on 1, 2, 3 threads and to kernels.wasm',
+  () => check(cases(43, [[9, 9], [6, 6], [9, 3], [3, 6]], [1, 20]), 'wide'));
 
 test('conv2d outside Winograd (stride 2, dilation 2, groups 2, 5×5, 8 channels) stays on im2col', async () => {
   const r = rng(5);
-  for (const [strides, dil, groups, k, c] of [[2, 1, 1, 3, 16], [1, 2, 1, 3, 16], [1, 1, 2, 3, 32], [1, 1, 1, 5, 16], [1, 1, 1, 3, 8]]) {
+  for (const [strides, dil, groups, k, c] of [[2, 1, 1, 3, 16], [1, 2, 1, 3, 16], [1, 1, 2, 3, 32], [1, 1, 1, 5, 16], [1, 1, 1, 3, 8],
+    [2, 1, 1, 9, 16], [1, 1, 1, 9, 8]]) {
     const ws = [16, c / groups, k, k];
     const spec = {
       inputs: { x: [1, c, 9, 9] }, weights: { W: { shape: ws, data: r.array(prod(ws)) } },
@@ -82,7 +92,7 @@ test('conv2d outside Winograd (stride 2, dilation 2, groups 2, 5×5, 8 channels)
       outputs: ['y'],
     };
     const got = await run(spec, { x: { data: r.array(c * 81), shape: [1, c, 9, 9] } }, {});
-    assert.equal(got.winograd, false, `stride ${strides}, dilation ${dil}, groups ${groups}, ${k}×${k}, ${c} channels`);
+    assert.equal(got.path, 'im2col', `stride ${strides}, dilation ${dil}, groups ${groups}, ${k}×${k}, ${c} channels`);
   }
 });
 
