@@ -1347,7 +1347,7 @@ function lowerConv(rt, node, s, fail, ints) {
   const alphaBits = new Int32Array(new Float32Array([alpha]).buffer)[0];
   const desc = new Int32Array([n, c, h, w, o, oh, ow, kh, kw, st[0], st[1], pads[0], pads[1], dil[0], dil[1], groups, act, alphaBits, residual]);
   const d = rt.copyIn(desc);
-  const flops = 2 * n * o * oh * ow * (c / groups) * kh * kw;
+  const flops = 2 * n * (transposed ? c * h * w : o * oh * ow) * (transposed ? o : c) / groups * kh * kw;
   const wide = !transposed && node.wideWinograd;
   if (wide) {
     // Winograd F(3×3, 3×3) over 3×3 sub-kernels: split over the threads by output tile rows (WinogradWide.swift).
@@ -1372,13 +1372,15 @@ function lowerConv(rt, node, s, fail, ints) {
       },
     };
   }
-  if (!transposed && rt.threads > 1) {
-    // The weights packed once into the scratch's head, then output pixels (or rows) split over the threads.
+  const kind = transposed ? 'moe_conv_transpose2d' : 'moe_conv2d';
+  if (rt.threads > 1) {
+    // The weights packed once into the scratch's head, then output pixels (or rows; transposed: output channels) split
+    // over the threads.
     return {
-      shape, scratch: rt.x.moe_conv2d_parts_scratch(d, rt.threads),
+      shape, scratch: rt.x[`${kind}_parts_scratch`](d, rt.threads),
       bind: (p, out, sc) => () => {
-        rt.x.moe_conv2d_pack(d, p[1], sc);
-        rt.parts('moe_conv2d_part', [d, p[0], bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc], flops);
+        rt.x[`${kind}_pack`](d, p[1], sc);
+        rt.parts(`${kind}_part`, [d, p[0], bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc], flops);
       },
     };
   }

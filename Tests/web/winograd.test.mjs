@@ -1,6 +1,6 @@
 // winograd.test.mjs: conv2d 3×3 as Winograd F(4×4, 3×3) (Winograd.swift) and 3k×3l kernels as F(3×3, 3×3) sub-kernels
 // (WinogradWide.swift) against a float64 naive conv, on 1, 2 and 3 threads (bit-identical, and identical to
-// kernels.wasm), and the pool's whole-call path for small work.
+// kernels.wasm).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { conv2d, epilogue, graphBundle, loadBytes, maxAbs, prod, rng } from './helpers.mjs';
@@ -93,30 +93,5 @@ test('conv2d outside Winograd (stride 2, dilation 2, groups 2, 5×5, 8 channels)
     };
     const got = await run(spec, { x: { data: r.array(c * 81), shape: [1, c, 9, 9] } }, {});
     assert.equal(got.path, 'im2col', `stride ${strides}, dilation ${dil}, groups ${groups}, ${k}×${k}, ${c} channels`);
-  }
-});
-
-test('pool: calls too small to split run whole on the calling thread with the same bits as a split call', async () => {
-  // Two convs of one graph: 16 channels at 4×4 (about 0.3 MFLOP: whole) and 32 channels at 40×40 (split).
-  const r = rng(9), small = [1, 16, 4, 4], large = [1, 32, 40, 40];
-  const spec = {
-    inputs: { a: small, b: large },
-    weights: { Wa: { shape: [16, 16, 3, 3], data: r.array(16 * 16 * 9) }, Wb: { shape: [32, 32, 3, 3], data: r.array(32 * 32 * 9) },
-      Va: { shape: [16, 16, 1, 1], data: r.array(256) } },
-    nodes: ['node "a" %ya = conv2d(%a, %Wa) {strides=[1,1], pads=[1,1,1,1], dilations=[1,1], groups=1, act=relu}',
-      'node "b" %yb = conv2d(%b, %Wb) {strides=[1,1], pads=[1,1,1,1], dilations=[1,1], groups=1, act=tanh}',
-      'node "p" %y = conv2d(%ya, %Va) {strides=[1,1], pads=[0,0,0,0], dilations=[1,1], groups=1}'],
-    outputs: ['y', 'yb'],
-  };
-  const feeds = { a: { data: r.array(prod(small)), shape: small }, b: { data: r.array(prod(large)), shape: large } };
-  const outs = [];
-  for (const options of [{ wasm: kernelsWasm }, { threads: 1, relaxed: false }, { threads: 2, relaxed: false }, { threads: 3, relaxed: false }]) {
-    const model = await loadBytes(graphBundle(spec).bytes, options);
-    // Two runs: the workers sleep between runs and spin within one; both give the same bits.
-    for (let i = 0; i < 2; i++) outs.push(await model.run(feeds));
-    model.dispose();
-  }
-  for (const o of outs.slice(1)) {
-    for (const name of ['y', 'yb']) assert.ok(bits(o[name].data).equals(bits(outs[0][name].data)), name);
   }
 });
