@@ -828,10 +828,7 @@ class Model {
         this.weights.set(n.outputs[0], { ptr, shape: v.shape });
       }
     }
-    for (const n of graph.nodes) {
-      n.winograd = winogradWeights(rt, n, this.weights);
-      n.wideWinograd = n.winograd === null ? wideWinogradWeights(rt, n, this.weights) : null;
-    }
+    for (const n of graph.nodes) n.winograd = winogradWeights(rt, n, this.weights);
     this.base = rt.x.moe_alloc(0);
     this.plan = null;
   }
@@ -1244,75 +1241,21 @@ function lowerBinary(rt, node, s, fail) {
   };
 }
 
-/** Writes G·(a, b, c) for the F(4×4, 3×3) filter transform G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙;
- * 1⁄24 −1⁄12 ⅙; 0 0 1] (Winograd.swift) to out[at], out[at + step], … . */
-function winogradG(a, b, c, out, at, step) {
-  const s = a + c, q = a / 24 + c / 6;
-  out[at] = a / 4;
-  out[at + step] = -(s + b) / 6;
-  out[at + 2 * step] = (b - s) / 6;
-  out[at + 3 * step] = q + b / 12;
-  out[at + 4 * step] = q - b / 12;
-  out[at + 5 * step] = c;
-}
-
 /**
- * For a conv2d that runs as Winograd F(4×4, 3×3) (a 3×3 weight of the model, stride 1, dilation 1, one group, at
- * least 16 input and output channels): its transformed weights G·g·Gᵀ (in float64, stored as float32) as 36 packed
- * GEMM A matrices (O × C in panels of 4 rows, k-major: Gemm.swift's packA) in new wasm memory, kept for the life of
- * the model; else null.
+ * The transformed weights of a conv2d that runs as Winograd — F(4×4, 3×3) (Winograd.swift) for a 3×3 weight of the
+ * model with at least 16 input and output channels, F(3×3, 3×3) over the 3×3 sub-kernels (WinogradWide.swift) of a
+ * larger 3·SP × 3·SQ weight with at least 16 input channels; both stride 1, dilation 1, one group — as {ptr, alpha}:
+ * new wasm memory kept for the life of the model (moe_winograd_weights, alpha 6 or 5), or null.
  */
 function winogradWeights(rt, node, weights) {
   const a = node.attrs, w = node.op === 'conv2d' && weights.get(node.inputs[1]);
   if (!w || w.shape.length !== 4 || String(a.groups) !== '1' || `${a.strides}${a.dilations}` !== '1,11,1') return null;
-  const [o, c, kh, kw] = w.shape;
-  if (kh !== 3 || kw !== 3 || c < 16 || o < 16) return null;
-  const size = ((o + 3) & ~3) * c, ptr = rt.alloc(144 * size), f = rt.f32(), t = new Float64Array(18), u = new Float64Array(36);
-  f.fill(0, ptr >> 2, (ptr >> 2) + 36 * size);
-  for (let oo = 0; oo < o; oo++) {
-    for (let cc = 0; cc < c; cc++) {
-      const g = (w.ptr >> 2) + (oo * c + cc) * 9, at = (ptr >> 2) + ((oo >> 2) * c + cc) * 4 + (oo & 3);
-      for (let l = 0; l < 3; l++) winogradG(f[g + l], f[g + 3 + l], f[g + 6 + l], t, l, 3);
-      for (let i = 0; i < 6; i++) winogradG(t[3 * i], t[3 * i + 1], t[3 * i + 2], u, 6 * i, 1);
-      for (let i = 0; i < 36; i++) f[at + i * size] = u[i];
-    }
-  }
-  return ptr;
-}
-
-/** G·(a, b, c) for the F(3×3, 3×3) filter transform G = [½ 0 0; −½ −½ −½; −⅙ ⅙ −⅙; ⅙ ⅓ ⅔; 0 0 1]
- * (WinogradWide.swift), written as winogradG. */
-function wideWinogradG(a, b, c, out, at, step) {
-  out[at] = a / 2;
-  out[at + step] = -(a + b + c) / 2;
-  out[at + 2 * step] = (b - a - c) / 6;
-  out[at + 3 * step] = (a + 2 * b + 4 * c) / 6;
-  out[at + 4 * step] = c;
-}
-
-/**
- * For a conv2d that runs as WinogradWide.swift's F(3×3, 3×3) over 3×3 sub-kernels (a weight of the model of 3·SP × 3·SQ
- * taps, more than 3×3, stride 1, dilation 1, one group, at least 16 input channels): the transformed sub-kernels
- * G·g·Gᵀ (float64, stored as float32) as 25 packed GEMM A matrices of O·SP·SQ rows (row (o·SP + p)·SQ + q) × C, in new
- * wasm memory kept for the life of the model; else null.
- */
-function wideWinogradWeights(rt, node, weights) {
-  const a = node.attrs, w = node.op === 'conv2d' && weights.get(node.inputs[1]);
-  if (!w || w.shape.length !== 4 || String(a.groups) !== '1' || `${a.strides}${a.dilations}` !== '1,11,1') return null;
-  const [o, c, kh, kw] = w.shape, sp = kh / 3, sq = kw / 3, rows = o * sp * sq;
-  if (kh % 3 || kw % 3 || kh * kw <= 9 || c < 16) return null;
-  const size = ((rows + 3) & ~3) * c, ptr = rt.alloc(100 * size), f = rt.f32(), t = new Float64Array(15), u = new Float64Array(25);
-  f.fill(0, ptr >> 2, (ptr >> 2) + 25 * size);
-  for (let row = 0; row < rows; row++) {
-    const oo = Math.floor(row / (sp * sq)), p = Math.floor(row / sq) % sp, q = row % sq;
-    for (let cc = 0; cc < c; cc++) {
-      const g = (w.ptr >> 2) + ((oo * c + cc) * kh + 3 * p) * kw + 3 * q, at = (ptr >> 2) + ((row >> 2) * c + cc) * 4 + (row & 3);
-      for (let l = 0; l < 3; l++) wideWinogradG(f[g + l], f[g + kw + l], f[g + 2 * kw + l], t, l, 3);
-      for (let i = 0; i < 5; i++) wideWinogradG(t[3 * i], t[3 * i + 1], t[3 * i + 2], u, 5 * i, 1);
-      for (let i = 0; i < 25; i++) f[at + i * size] = u[i];
-    }
-  }
-  return ptr;
+  const [o, c, kh, kw] = w.shape, alpha = kh * kw === 9 ? 6 : 5;
+  if (kh % 3 || kw % 3 || c < 16 || (alpha === 6 && o < 16)) return null;
+  const ptr = rt.alloc(4 * alpha * alpha * (((o * kh * kw) / 9 + 3) & ~3) * c), mark = rt.x.moe_alloc(0);
+  rt.x.moe_winograd_weights(w.ptr, o, c, kh, kw, alpha, ptr, rt.alloc(1024));
+  rt.x.moe_reset(mark);
+  return { ptr, alpha };
 }
 
 /** conv2d / conv_transpose2d: geometry descriptor (see Sources/MoeKernels/Conv.swift) and scratch size. */
@@ -1348,26 +1291,25 @@ function lowerConv(rt, node, s, fail, ints) {
   const desc = new Int32Array([n, c, h, w, o, oh, ow, kh, kw, st[0], st[1], pads[0], pads[1], dil[0], dil[1], groups, act, alphaBits, residual]);
   const d = rt.copyIn(desc);
   const flops = 2 * n * (transposed ? c * h * w : o * oh * ow) * (transposed ? o : c) / groups * kh * kw;
-  const wide = !transposed && node.wideWinograd;
-  if (wide) {
+  const u = !transposed && node.winograd;
+  if (u && u.alpha === 5) {
     // Winograd F(3×3, 3×3) over 3×3 sub-kernels: split over the threads by output tile rows (WinogradWide.swift).
     const work = 50 * n * o * c * (kh / 3) * (kw / 3) * Math.ceil(oh / 3) * Math.ceil(ow / 3);
     return {
       shape, scratch: rt.x.moe_winograd_wide_scratch(d, rt.threads),
       bind: (p, out, sc) => {
-        const args = [d, p[0], wide, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
+        const args = [d, p[0], u.ptr, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
         return rt.threads > 1 ? () => rt.parts('moe_winograd_wide_part', args, work) : () => rt.x.moe_winograd_wide(...args);
       },
     };
   }
-  const u = !transposed && node.winograd;
   if (u) {
     // Winograd F(4×4, 3×3): split over the threads by quads of tiles (Winograd.swift).
     const work = 72 * n * o * c * Math.ceil(oh / 4) * Math.ceil(ow / 4);
     return {
       shape, scratch: rt.x.moe_winograd_scratch(d, rt.threads),
       bind: (p, out, sc) => {
-        const args = [d, p[0], u, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
+        const args = [d, p[0], u.ptr, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
         return rt.threads > 1 ? () => rt.parts('moe_winograd_part', args, work) : () => rt.x.moe_winograd(...args);
       },
     };

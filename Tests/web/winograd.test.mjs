@@ -52,7 +52,7 @@ async function run(spec, feeds, options) {
   const model = await loadBytes(graphBundle(spec).bytes, options);
   try {
     const out = (await model.run(feeds)).y, node = model.graph.nodes[0];
-    return { out, path: typeof node.winograd === 'number' ? 'winograd' : typeof node.wideWinograd === 'number' ? 'wide' : 'im2col' };
+    return { out, path: !node.winograd ? 'im2col' : node.winograd.alpha === 6 ? 'winograd' : 'wide' };
   } finally {
     model.dispose();
   }
