@@ -50,9 +50,9 @@ public func moe_winograd(
   moe_winograd_part(d, x, u, bias, r, y, scratch, 0, 1)
 }
 
-/// Part `part` of `parts` of `moe_winograd`: a run of quads, each part in its own scratch slice. Every tile gets the
-/// same arithmetic whatever the chunk or part it falls in, so the result does not depend on `parts`. Not inlined
-/// into `moe_winograd`.
+/// Part `part` of `parts` of `moe_winograd`: a run of quads (in pairs: whole 8-column panels), each part in its own
+/// scratch slice. Every tile gets the same arithmetic whatever the chunk or part it falls in, so the result does not
+/// depend on `parts`. Not inlined into `moe_winograd`.
 @inline(never)
 @_cdecl("moe_winograd_part")
 public func moe_winograd_part(
@@ -61,7 +61,7 @@ public func moe_winograd_part(
   _ part: Int32, _ parts: Int32
 ) {
   let p = WinogradPlan(ConvDesc(d))
-  let (first, end) = partRange(p.quads, unit: 1, Int(part), Int(parts))
+  let (first, end) = partRange(p.quads, unit: 2, Int(part), Int(parts))
   let inputs = scratch + Int(part) &* p.slice, products = inputs + 36 &* p.inputSize
   let work = products + 36 &* p.productSize
   var q = first
