@@ -4,7 +4,7 @@
 /// Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A over the 6×6 input patch d under it, the products summed over input channels by 36 GEMMs
 /// (one per transformed position ξ). Tiles go four side by side (a quad: the four SIMD lanes of every transform), and
 /// quads in chunks that keep the transformed inputs and products cache-resident. The weights G·g·Gᵀ are transformed
-/// once at load (moe.js) into 36 packed A matrices (O × C, `packA`'s panels) at `u`.
+/// once at load (`moe_winograd_weights`) into 36 packed A matrices (O × C, `packA`'s panels) at `u`.
 struct WinogradPlan {
   let g: ConvDesc
   /// Tile rows of an image and quads per tile row.

@@ -1,11 +1,11 @@
-// WinogradWide: conv2d with 3k×3l kernels, stride 1, as nine-ish 3×3 sub-kernels by Winograd F(3×3, 3×3) on tiles.
+// WinogradWide: conv2d with 3k×3l kernels, stride 1, as 3×3 sub-kernels by Winograd F(3×3, 3×3) on 3×3 output tiles.
 
 /// A conv2d whose kernel is SP×SQ blocks of 3×3 (6×6, 9×9, …; stride 1, dilation 1, one group) by Winograd
 /// F(3×3, 3×3): with 3×3 output tiles, sub-kernel (p, q) of output tile (i, j) reads the 5×5 input patch of input
 /// tile (i + p, j + q) (origin 3·(i + p) − pt, 3·(j + q) − pl), so every input tile is transformed once (Bᵀ·d·B), the
 /// 25 products P = U·V (rows: output channel × sub-kernel, columns: a row of input tiles) run on the packed GEMM, and
 /// output tile (i, j) sums P[o, p, q] at input tile (i + p, j + q) before Aᵀ·m·A. The weights U = G·g·Gᵀ of every
-/// sub-kernel are transformed once at load (moe.js) into 25 packed A matrices (O·SP·SQ × C).
+/// sub-kernel are transformed once at load (`moe_winograd_weights`) into 25 packed A matrices (O·SP·SQ × C).
 struct WideWinogradPlan {
   let g: ConvDesc
   /// Sub-kernels down and across; output tiles down and across; input tiles across.
