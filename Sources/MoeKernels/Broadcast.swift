@@ -16,6 +16,33 @@ struct StridedGeometry {
   }
 }
 
+/// Operand offsets at the start of a row of a `StridedGeometry`, and the row's index along each outer axis.
+struct RowCursor {
+  var index = SIMD8<Int32>()
+  var o0 = 0, o1 = 0, o2 = 0
+}
+
+/// Moves `c` to the next row of `g` (operands past `operands` stay at 0). Not inlined: one copy serves every
+/// specialised row loop.
+@inline(never)
+func nextRow(_ g: StridedGeometry, operands: Int, _ c: inout RowCursor) {
+  var d = g.rank &- 2
+  while d >= 0 {
+    c.index[d] &+= 1
+    let s0 = g.stride(0, d), s1 = operands > 1 ? g.stride(1, d) : 0, s2 = operands > 2 ? g.stride(2, d) : 0
+    c.o0 &+= s0
+    c.o1 &+= s1
+    c.o2 &+= s2
+    if Int(c.index[d]) < g.extent(d) { return }
+    let n = g.extent(d)
+    c.o0 &-= s0 &* n
+    c.o1 &-= s1 &* n
+    c.o2 &-= s2 &* n
+    c.index[d] = 0
+    d &-= 1
+  }
+}
+
 /// Calls `body(offset of operand 0, of operand 1, of operand 2, output offset)` at the start of each row of `g`
 /// (operands past `operands` report 0).
 @inline(__always)
@@ -23,26 +50,11 @@ func forEachRow(_ g: StridedGeometry, operands: Int, _ body: (Int, Int, Int, Int
   let r = g.rank, inner = g.extent(r &- 1)
   if inner == 0 { return }
   let rows = g.count / inner
-  var idx = SIMD8<Int32>()
-  var o0 = 0, o1 = 0, o2 = 0, y = 0
+  var c = RowCursor(), y = 0
   for _ in 0..<rows {
-    body(o0, o1, o2, y)
+    body(c.o0, c.o1, c.o2, y)
     y &+= inner
-    var d = r &- 2
-    while d >= 0 {
-      idx[d] &+= 1
-      let s0 = g.stride(0, d), s1 = operands > 1 ? g.stride(1, d) : 0, s2 = operands > 2 ? g.stride(2, d) : 0
-      o0 &+= s0
-      o1 &+= s1
-      o2 &+= s2
-      if Int(idx[d]) < g.extent(d) { break }
-      let n = g.extent(d)
-      o0 &-= s0 &* n
-      o1 &-= s1 &* n
-      o2 &-= s2 &* n
-      idx[d] = 0
-      d &-= 1
-    }
+    nextRow(g, operands: operands, &c)
   }
 }
 

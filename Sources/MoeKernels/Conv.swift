@@ -240,35 +240,6 @@ func packIm2col(_ g: ConvDesc, _ x: UnsafePointer<Float>, n0: Int, cols: Int, in
   }
 }
 
-/// The second half of conv_transpose2d: with each group's weights packed as A (og·taps × cg) at `packedA`, per image
-/// and tile of input rows: B = the rows' input pixels, the product's og·taps rows are added into the output by
-/// `col2im`, then the epilogue.
-func productsToOutput(
-  _ g: ConvDesc, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
-  _ y: UnsafeMutablePointer<Float>, packedA: UnsafeMutablePointer<Float>, aSize: Int
-) {
-  let cg = g.cg, og = g.og, m = og &* g.taps
-  let tileRows = g.inputTileRows
-  let pb = packedA + g.groups &* aSize
-  let col = pb + packedBSize(k: cg, n: tileRows &* g.w)
-  for n in 0..<g.n {
-    let xn = x + n &* g.c &* g.inPlane, yn = y + n &* g.o &* g.outPlane
-    fillBias(yn, bias, channels: g.o, plane: g.outPlane)
-    for grp in 0..<g.groups {
-      let xg = xn + grp &* cg &* g.inPlane, yg = yn + grp &* og &* g.outPlane
-      var row0 = 0
-      while row0 < g.h {
-        let rows = min(tileRows, g.h &- row0), cols = rows &* g.w
-        packB(xg, k: cg, n0: row0 &* g.w, n: cols, ld: g.inPlane, into: pb)
-        gemmPacked(m: m, n: cols, k: cg, a: packedA + grp &* aSize, b: pb, c: col, ldc: cols, bias: nil, accumulate: false)
-        col2im(g, channels: og, col: col, firstRow: row0, rows: rows, into: yg, flipped: false, outRows: 0, g.oh)
-        row0 &+= rows
-      }
-    }
-    applyEpilogue(g.epilogue, yn, r.map { $0 + n &* g.o &* g.outPlane }, g.o &* g.outPlane)
-  }
-}
-
 /// Sets each of `channels` planes to its bias (or zero).
 func fillBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?, channels: Int, plane: Int) {
   for o in 0..<channels {
@@ -281,6 +252,8 @@ func fillBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?, c
 /// Adds a column tile [channels·kh·kw, rows·W] (input rows firstRow..<firstRow+rows) into the output planes: entry
 /// (o, ki, kj, ih, iw) goes to y[o, ih·sh + ki·dh − pt, iw·sw + kj·dw − pl] (transposed conv), or when `flipped`
 /// (stride-1 conv as shifted products) to y[o, ih − ki·dh + pt, iw − kj·dw + pl]; only output rows [row0, row1).
+/// Not inlined (called per tile; one copy serves every caller).
+@inline(never)
 func col2im(
   _ g: ConvDesc, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int,
   into y: UnsafeMutablePointer<Float>, flipped: Bool, outRows row0: Int, _ row1: Int
@@ -325,33 +298,6 @@ func col2im(
   }
 }
 
-// MARK: conv_transpose2d
-
-/// Scratch floats `moe_conv_transpose2d` needs for this descriptor.
-@_cdecl("moe_conv_transpose2d_scratch")
-public func moe_conv_transpose2d_scratch(_ d: UnsafePointer<Int32>) -> Int32 {
-  let g = ConvDesc(d)
-  let m = g.og &* g.taps, cols = g.inputTileRows &* g.w
-  return Int32(packedASize(m: m, k: g.cg) &* g.groups &+ packedBSize(k: g.cg, n: cols) &+ m &* cols)
-}
-
-/// y = epilogue(conv_transpose2d(x, w) + bias [, r]) for NCHW x and w (C, O/g, KH, KW) (Chainer Deconvolution2D);
-/// the descriptor's OH/OW include any output padding. Per image, group and tile of input rows:
-/// col = W_gᵀ · x_g (one GEMM), then col2im accumulation.
-@_cdecl("moe_conv_transpose2d")
-public func moe_conv_transpose2d(
-  _ d: UnsafePointer<Int32>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-  _ r: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>
-) {
-  let g = ConvDesc(d)
-  let cg = g.cg, og = g.og, m = og &* g.taps
-  let aSize = packedASize(m: m, k: cg)
-  for grp in 0..<g.groups {
-    packA(w + grp &* cg &* m, m: m, k: cg, inner: m, outerStride: 0, rowStride: 1, colStride: m, into: scratch + grp &* aSize)
-  }
-  productsToOutput(g, x, bias, r, y, packedA: scratch, aSize: aSize)
-}
-
 // MARK: linear
 
 /// y (rows, out) = epilogue(x (rows, in) · Wᵀ + bias [, r]) for W (out, in): four rows at a time, each W row read once
@@ -366,7 +312,9 @@ public func moe_linear(
                 Epilogue(activation: act, alpha: alpha, residual: residual), 0, Int(outFeatures))
 }
 
-/// Output features [o0, o1) of every row of `moe_linear`, epilogue included.
+/// Output features [o0, o1) of every row of `moe_linear`, epilogue included. Not inlined: `moe_linear` and
+/// `moe_linear_part` share one copy.
+@inline(never)
 func linearOutputs(
   _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
   _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ k: Int, _ outs: Int, _ e: Epilogue, _ o0: Int, _ o1: Int
@@ -377,6 +325,25 @@ func linearOutputs(
     let nr = min(4, rows &- r0)
     let x0 = x + r0 &* k
     let x1 = x0 + (nr > 1 ? k : 0), x2 = x0 + (nr > 2 ? 2 &* k : 0), x3 = x0 + (nr > 3 ? 3 &* k : 0)
+    if nr == 1 {
+      // A lone row (batch 1): its sum alone, in the same order as below.
+      for o in o0..<o1 {
+        let wo = w + o &* k
+        var s0 = SIMD4<Float>()
+        var j = 0
+        while j < k4 {
+          s0 += load4(wo + j) * load4(x0 + j)
+          j &+= 4
+        }
+        var t0 = s0.sum()
+        while j < k {
+          t0 += wo[j] * x0[j]
+          j &+= 1
+        }
+        y[r0 &* outs &+ o] = t0 + (bias?[o] ?? 0)
+      }
+      break
+    }
     for o in o0..<o1 {
       let wo = w + o &* k
       var s0 = SIMD4<Float>(), s1 = SIMD4<Float>(), s2 = SIMD4<Float>(), s3 = SIMD4<Float>()

@@ -150,7 +150,9 @@ public func moe_depth_to_space(
   depthToSpaceChannels(x, y, Int(batch), Int(channels), Int(height), Int(width), Int(block), mode, 0, Int(batch) &* Int(channels) / (Int(block) &* Int(block)))
 }
 
-/// Output planes [p0, p1) (image-major: plane = n·C′ + c) of `moe_depth_to_space`.
+/// Output planes [p0, p1) (image-major: plane = n·C′ + c) of `moe_depth_to_space`. Not inlined: the whole call and
+/// its parts share one copy.
+@inline(never)
 func depthToSpaceChannels(
   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ batch: Int, _ c0: Int, _ h0: Int, _ w0: Int,
   _ b: Int, _ mode: Int32, _ p0: Int, _ p1: Int

@@ -24,6 +24,8 @@ func packedBSize(k: Int, n: Int) -> Int { roundUp(n, blockCols) &* k }
 /// Packs A (m×k) into panels of `blockRows` rows, each k-major (`blockRows` values per k), zero rows padding m.
 /// Element (i, j) is read at `src[(i / inner)·outerStride + (i % inner)·rowStride + j·colStride]`: plain row-major
 /// A is `inner: m, rowStride: k, colStride: 1`; the decomposition also reads transposed and per-tap weights.
+/// Not inlined (called per tile; one copy serves every caller).
+@inline(never)
 func packA(
   _ src: UnsafePointer<Float>, m: Int, k: Int, inner: Int, outerStride: Int, rowStride: Int, colStride: Int,
   into dst: UnsafeMutablePointer<Float>
@@ -53,6 +55,8 @@ func packA(
 
 /// Packs columns [n0, n0+n) of a k-row matrix B (B[j, c] = src[j·ld + c]) into panels of `blockCols` columns,
 /// each k-major, zero columns padding the last panel.
+/// Not inlined (called per tile; one copy serves every caller).
+@inline(never)
 func packB(_ src: UnsafePointer<Float>, k: Int, n0: Int, n: Int, ld: Int, into dst: UnsafeMutablePointer<Float>) {
   var d = dst
   var c0 = 0
@@ -136,7 +140,8 @@ func gemmFMA(
 #endif
 
 /// C (m×n, row stride ldc) = bias + A·B for packed A (all m rows) and packed B (n columns), block by block:
-/// each B panel (k×8, L1-resident) meets every A panel.
+/// each B panel (k×8, L1-resident) meets every A panel. Not inlined: one copy of the register block serves every caller.
+@inline(never)
 func gemmPacked(
   m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
   ldc: Int, bias: UnsafePointer<Float>?, accumulate: Bool

@@ -23,6 +23,29 @@ public func moe_conv2d_part(
   convPart(ConvDesc(d), x, bias, r, y, scratch, part: Int(part), parts: Int(parts))
 }
 
+/// Scratch floats `moe_conv_transpose2d_part` needs for `parts` parts: the packed weights once, then one slice per part.
+@_cdecl("moe_conv_transpose2d_parts_scratch")
+public func moe_conv_transpose2d_parts_scratch(_ d: UnsafePointer<Int32>, _ parts: Int32) -> Int32 {
+  let (shared, slice) = transposedScratch(ConvDesc(d))
+  return Int32(shared &+ slice &* Int(parts))
+}
+
+/// Packs a conv_transpose2d's weights into the head of `scratch`; call once before the parts of
+/// `moe_conv_transpose2d_part`.
+@_cdecl("moe_conv_transpose2d_pack")
+public func moe_conv_transpose2d_pack(_ d: UnsafePointer<Int32>, _ w: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+  packTransposedWeights(ConvDesc(d), w, scratch)
+}
+
+/// Part `part` of `parts` of `moe_conv_transpose2d` (output channel runs), after `moe_conv_transpose2d_pack`.
+@_cdecl("moe_conv_transpose2d_part")
+public func moe_conv_transpose2d_part(
+  _ d: UnsafePointer<Int32>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ r: UnsafePointer<Float>?,
+  _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ part: Int32, _ parts: Int32
+) {
+  transposedPart(ConvDesc(d), x, bias, r, y, scratch, part: Int(part), parts: Int(parts))
+}
+
 /// Part `part` of `parts` of `moe_linear`: output features in runs of 4.
 @_cdecl("moe_linear_part")
 public func moe_linear_part(

@@ -185,6 +185,11 @@ const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 
   65, 0, 253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 133, 2, 11]);
 /** Bytes of each worker's wasm stack. */
 const STACK = 65536;
+/** Work (about floating-point operations; memory-bound ops count WORK_PER_FLOAT per element) from which a kernel call
+ * is split over the pool; below it the call runs whole on the calling thread (handing parts out costs more). */
+const SPLIT_WORK = 1 << 19;
+/** Work units of one element of a memory-bound op (copies, activations). */
+const WORK_PER_FLOAT = 16;
 
 /**
  * The kernels for `options`: kernels.wasm on its own memory (one thread), or where SharedArrayBuffer is usable
@@ -211,7 +216,9 @@ async function startKernels(options) {
 /**
  * Body of a pool worker (started from its source text: a Blob URL in browsers, `eval` in node). It instantiates the
  * shared kernels on the shared memory with its own stack, then waits for jobs on the control words: [0] job number,
- * [1] function index, [2] parts done, [3] failures, [4] argument count, then float64 arguments from byte 64.
+ * [1] function index, [2] parts done, [3] failures, [4] argument count, [5] a model run is in progress, then float64
+ * arguments from byte 64. It spins while a run is in progress (kernel calls follow each other closely) and sleeps
+ * (Atomics.wait) between runs.
  */
 function poolWorker() {
   /* global self, require */
@@ -224,7 +231,7 @@ function poolWorker() {
     let seen = Atomics.load(c, 0); // before 'ready': no job starts until every worker is ready
     port.postMessage('ready');
     for (;;) {
-      for (let spin = 0; Atomics.load(c, 0) === seen; spin++) if (spin > 20000) Atomics.wait(c, 0, seen, 50);
+      for (let spin = 0; Atomics.load(c, 0) === seen; spin++) if (spin > 20000 && !Atomics.load(c, 5)) Atomics.wait(c, 0, seen, 50);
       seen = Atomics.load(c, 0);
       const parts = args[c[4] - 1];
       try {
@@ -292,6 +299,15 @@ class Pool {
     while (Atomics.load(c, 2) < parts - 1);
     if (Atomics.load(c, 3)) throw new Error(`${name}: a kernel worker trapped`);
   }
+
+  /** A model run starts: the workers spin (no sleeping) until `end`; sleeping ones are woken now. */
+  begin() {
+    Atomics.store(this.c, 5, 1);
+    Atomics.notify(this.c, 0);
+  }
+
+  /** The model run ended: the workers may sleep. */
+  end() { Atomics.store(this.c, 5, 0); }
 
   stop() { this.workers.forEach((w) => w.terminate()); }
 }
@@ -751,10 +767,13 @@ class Kernels {
   }
   /** Threads a kernel call is split over. */
   get threads() { return this.pool ? this.pool.parts : 1; }
-  /** Runs export `name` (a Parts.swift entry point) on every thread: `name`(...args, part, parts). */
-  parts(name, args) {
+  /**
+   * Runs export `name` (a Parts.swift entry point) as `name`(...args, part, parts): on every thread when `work`
+   * reaches SPLIT_WORK, else whole here (part 0 of 1; the same bits, Parts.swift).
+   */
+  parts(name, args, work) {
     const fn = this.x[name];
-    if (this.pool) this.pool.run(fn, name, args);
+    if (this.pool && work >= SPLIT_WORK) this.pool.run(fn, name, args);
     else fn(...args, 0, 1);
   }
   views() {
@@ -809,6 +828,7 @@ class Model {
         this.weights.set(n.outputs[0], { ptr, shape: v.shape });
       }
     }
+    for (const n of graph.nodes) n.winograd = winogradWeights(rt, n, this.weights);
     this.base = rt.x.moe_alloc(0);
     this.plan = null;
   }
@@ -855,7 +875,13 @@ class Model {
     }
     const p = this.plan;
     for (const v of this.graph.inputs) this.rt.f32().set(asFloats(feeds[v.name].data), p.ptr(v.name) >> 2);
-    for (const step of p.steps) step();
+    const pool = this.rt.pool;
+    if (pool) pool.begin();
+    try {
+      for (const step of p.steps) step();
+    } finally {
+      if (pool) pool.end();
+    }
     const out = {};
     for (const name of this.graph.outputs) {
       const at = p.ptr(name) >> 2, shape = p.shapes.get(name);
@@ -1118,7 +1144,7 @@ function lowerNode(rt, node, s) {
       const b = int(a.block_size, `${at} block_size`), mode = a.mode === 'DCR' ? 0 : a.mode === 'CRD' ? 1 : fail('mode must be DCR or CRD');
       const [n, c, h, w] = s[0];
       if (s[0].length !== 4 || b < 1 || c % (b * b)) fail(`cannot rearrange ${fmt(s[0])} by block ${b}`);
-      const run = rt.threads > 1 ? (i, o) => rt.parts('moe_depth_to_space_part', [i, o, n, c, h, w, b, mode])
+      const run = rt.threads > 1 ? (i, o) => rt.parts('moe_depth_to_space_part', [i, o, n, c, h, w, b, mode], WORK_PER_FLOAT * prod(s[0]))
         : (i, o) => x.moe_depth_to_space(i, o, n, c, h, w, b, mode);
       return { shape: [n, c / (b * b), h * b, w * b], scratch: 0, bind: ([i], o) => () => run(i, o) };
     }
@@ -1136,7 +1162,7 @@ function lowerNode(rt, node, s) {
         shape: [rows, outF], scratch: 0,
         bind: (p, o) => {
           const args = [p[0], p[1], bias ? p[2] : 0, res ? p[p.length - 1] : 0, o, rows, inF, outF, act, alpha, residual];
-          return rt.threads > 1 ? () => rt.parts('moe_linear_part', args) : () => x.moe_linear(...args);
+          return rt.threads > 1 ? () => rt.parts('moe_linear_part', args, 2 * rows * inF * outF) : () => x.moe_linear(...args);
         },
       };
     }
@@ -1193,13 +1219,13 @@ function lowerNode(rt, node, s) {
 
 /** moe_unary over `n` floats, split over the threads when large. */
 function unaryOn(rt, code, i, o, n, alpha) {
-  if (rt.threads > 1 && n >= 16384) rt.parts('moe_unary_part', [code, i, o, n, alpha]);
+  if (rt.threads > 1) rt.parts('moe_unary_part', [code, i, o, n, alpha], WORK_PER_FLOAT * n);
   else rt.x.moe_unary(code, i, o, n, alpha);
 }
 
 /** moe_matmul, split over the threads by output columns (the scratch holds one moe_matmul_scratch per thread). */
 function matmulOn(rt, a, b, y, m, k, n, sc) {
-  if (rt.threads > 1) rt.parts('moe_matmul_part', [a, b, y, m, k, n, sc]);
+  if (rt.threads > 1) rt.parts('moe_matmul_part', [a, b, y, m, k, n, sc], 2 * m * k * n);
   else rt.x.moe_matmul(a, b, y, m, k, n, sc);
 }
 
@@ -1213,6 +1239,23 @@ function lowerBinary(rt, node, s, fail) {
     shape: y, scratch: 0, inPlace: [0, 1].filter((k) => same(s[k], y)),
     bind: ([pa, pb], o) => () => rt.x.moe_binary(code, pa, pb, o, g),
   };
+}
+
+/**
+ * The transformed weights of a conv2d that runs as Winograd — F(4×4, 3×3) (Winograd.swift) for a 3×3 weight of the
+ * model with at least 16 input and output channels, F(3×3, 3×3) over the 3×3 sub-kernels (WinogradWide.swift) of a
+ * larger 3·SP × 3·SQ weight with at least 16 input channels; both stride 1, dilation 1, one group — as {ptr, alpha}:
+ * new wasm memory kept for the life of the model (moe_winograd_weights, alpha 6 or 5), or null.
+ */
+function winogradWeights(rt, node, weights) {
+  const a = node.attrs, w = node.op === 'conv2d' && weights.get(node.inputs[1]);
+  if (!w || w.shape.length !== 4 || String(a.groups) !== '1' || `${a.strides}${a.dilations}` !== '1,11,1') return null;
+  const [o, c, kh, kw] = w.shape, alpha = kh * kw === 9 ? 6 : 5;
+  if (kh % 3 || kw % 3 || c < 16 || (alpha === 6 && o < 16)) return null;
+  const ptr = rt.alloc(4 * alpha * alpha * (((o * kh * kw) / 9 + 3) & ~3) * c), mark = rt.x.moe_alloc(0);
+  rt.x.moe_winograd_weights(w.ptr, o, c, kh, kw, alpha, ptr, rt.alloc(1024));
+  rt.x.moe_reset(mark);
+  return { ptr, alpha };
 }
 
 /** conv2d / conv_transpose2d: geometry descriptor (see Sources/MoeKernels/Conv.swift) and scratch size. */
@@ -1247,13 +1290,39 @@ function lowerConv(rt, node, s, fail, ints) {
   const alphaBits = new Int32Array(new Float32Array([alpha]).buffer)[0];
   const desc = new Int32Array([n, c, h, w, o, oh, ow, kh, kw, st[0], st[1], pads[0], pads[1], dil[0], dil[1], groups, act, alphaBits, residual]);
   const d = rt.copyIn(desc);
-  if (!transposed && rt.threads > 1) {
-    // The weights packed once into the scratch's head, then output pixels (or rows) split over the threads.
+  const flops = 2 * n * (transposed ? c * h * w : o * oh * ow) * (transposed ? o : c) / groups * kh * kw;
+  const u = !transposed && node.winograd;
+  if (u && u.alpha === 5) {
+    // Winograd F(3×3, 3×3) over 3×3 sub-kernels: split over the threads by output tile rows (WinogradWide.swift).
+    const work = 50 * n * o * c * (kh / 3) * (kw / 3) * Math.ceil(oh / 3) * Math.ceil(ow / 3);
     return {
-      shape, scratch: rt.x.moe_conv2d_parts_scratch(d, rt.threads),
+      shape, scratch: rt.x.moe_winograd_wide_scratch(d, rt.threads),
+      bind: (p, out, sc) => {
+        const args = [d, p[0], u.ptr, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
+        return rt.threads > 1 ? () => rt.parts('moe_winograd_wide_part', args, work) : () => rt.x.moe_winograd_wide(...args);
+      },
+    };
+  }
+  if (u) {
+    // Winograd F(4×4, 3×3): split over the threads by quads of tiles (Winograd.swift).
+    const work = 72 * n * o * c * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+    return {
+      shape, scratch: rt.x.moe_winograd_scratch(d, rt.threads),
+      bind: (p, out, sc) => {
+        const args = [d, p[0], u.ptr, bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc];
+        return rt.threads > 1 ? () => rt.parts('moe_winograd_part', args, work) : () => rt.x.moe_winograd(...args);
+      },
+    };
+  }
+  const kind = transposed ? 'moe_conv_transpose2d' : 'moe_conv2d';
+  if (rt.threads > 1) {
+    // The weights packed once into the scratch's head, then output pixels (or rows; transposed: output channels) split
+    // over the threads.
+    return {
+      shape, scratch: rt.x[`${kind}_parts_scratch`](d, rt.threads),
       bind: (p, out, sc) => () => {
-        rt.x.moe_conv2d_pack(d, p[1], sc);
-        rt.parts('moe_conv2d_part', [d, p[0], bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc]);
+        rt.x[`${kind}_pack`](d, p[1], sc);
+        rt.parts(`${kind}_part`, [d, p[0], bias ? p[2] : 0, res ? p[p.length - 1] : 0, out, sc], flops);
       },
     };
   }

@@ -35,6 +35,26 @@ before(() => {
     '--n', '162', '--batch', '1', '--out', dir]);
 });
 
+test('srresnet-generator C=16 (Winograd F(4×4, 3×3) convs): moe.js matches Chainer, on 1 and 2 threads', async () => {
+  const fx = join(dir, 'c16');
+  run(py, ['Converters/chainer/make_fixture.py', '--arch', 'srresnet-generator', '--C', '16', '--B', '2', '--U', '2',
+    '--n', '162', '--batch', '1', '--out', fx]);
+  const bundle = join(fx, 'model.moe');
+  run(moe, ['convert', join(fx, 'model.npz'), '-o', bundle]);
+  const z = readNpy(join(fx, 'z_b1.npy')), chainer = readNpy(join(fx, 'out_b1.npy'));
+  const outs = [];
+  for (const options of [{}, { threads: 2, relaxed: false }]) {
+    const model = await load(bundle, options);
+    assert.ok(model.graph.nodes.some((n) => n.winograd), 'some convs take the Winograd path');
+    outs.push((await model.run({ [model.inputs[0].name]: z }))[model.outputs[0].name]);
+    model.dispose();
+  }
+  assert.deepEqual(outs[0].shape, chainer.shape);
+  const d = maxAbs(outs[0].data, chainer.data);
+  assert.ok(d <= PARITY_TOL, `max-abs ${d} > ${PARITY_TOL}`);
+  assert.deepEqual(Array.from(outs[1].data), Array.from(outs[0].data), '2 threads vs 1 thread');
+});
+
 for (const [scheme, deflate] of [['none', false], ['f16', false], ['int8', true], ['int4-g32', false], ['palette16', true], ['eightbit', false]]) {
   test(`srresnet-generator fixture, --quantize ${scheme}${deflate ? ' --deflate' : ''}: moe.js matches moe run`, async () => {
     const bundle = join(dir, `${scheme}.moe`), native = join(dir, `${scheme}.npy`);

@@ -10,6 +10,10 @@ const kernelsWasm = new URL('../../Sources/MoeWeb/kernels.wasm', import.meta.url
 /** Relaxed SIMD (fused multiply-add) vs plain SIMD128 on the same graph (four chained convs, random ±1 weights; the
  * native parity bar of native.test.mjs): |Δ| ≤ this · max(1, max |plain|). */
 const RELAXED_TOL = 1e-4;
+/** The same for output e, downstream of the Winograd F(4×4, 3×3) convs c1 and c2 (≥ 16 channels): its transforms round
+ * about ten times more than im2col, and plain and relaxed Winograd each land about 2e-4 from im2col here (±1 weights,
+ * activations in the tens), so they differ by as much; winograd.test.mjs holds Winograd to a float64 reference. */
+const WINOGRAD_RELAXED_TOL = 1e-3;
 
 /** One random graph per case: conv2d of every kind (im2col, 1×1, shifted products, groups, stride 2, epilogues), then
  * depth_to_space, linear, gemm, matmul and tanh over a large tensor. */
@@ -112,7 +116,7 @@ test('kernels-mt-fma.wasm (relaxed SIMD, node flag): bit-identical on 1 and 3 th
       assert.deepEqual(row.fma3.out[name], row.fma1.out[name], `${name}: 3 threads differ from 1`);
       const scale = Math.max(1, ...plain.map(Math.abs));
       const d = Math.max(...plain.map((v, i) => Math.abs(v - row.fma1.out[name][i])));
-      assert.ok(d <= RELAXED_TOL * scale, `${name}: relaxed vs plain max-abs ${d}`);
+      assert.ok(d <= (name === 'e' ? WINOGRAD_RELAXED_TOL : RELAXED_TOL) * scale, `${name}: relaxed vs plain max-abs ${d}`);
     }
   }
 });

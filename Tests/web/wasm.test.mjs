@@ -42,7 +42,8 @@ test('kernels-mt*.wasm import a shared memory of at most 1 GiB and export the pa
     const memory = new WebAssembly.Memory({ initial: 17, maximum: 16384, shared: true });
     const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
     for (const e of ['__stack_pointer', 'moe_conv2d_pack', 'moe_conv2d_part', 'moe_conv2d_parts_scratch', 'moe_linear_part',
-      'moe_matmul_part', 'moe_depth_to_space_part', 'moe_unary_part', 'moe_conv2d', 'moe_alloc']) {
+      'moe_matmul_part', 'moe_depth_to_space_part', 'moe_unary_part', 'moe_conv2d', 'moe_alloc', 'moe_winograd_part',
+      'moe_winograd_wide_part', 'moe_conv_transpose2d_pack', 'moe_conv_transpose2d_part', 'moe_conv_transpose2d_parts_scratch']) {
       assert.ok(e in exports, `${name} exports ${e}`);
     }
   }
@@ -56,7 +57,7 @@ test('kernels.wasm exports the C ABI and imports nothing', async () => {
     'moe_conv_transpose2d_scratch', 'moe_linear', 'moe_matmul', 'moe_matmul_scratch', 'moe_unary', 'moe_binary',
     'moe_batch_norm', 'moe_depth_to_space', 'moe_decode_f16', 'moe_decode_int8', 'moe_decode_int4', 'moe_decode_palette',
     'moe_decode_lut8', 'moe_clip', 'moe_where', 'moe_reduce', 'moe_softmax', 'moe_group_norm', 'moe_batch_norm_training',
-    'moe_pad', 'moe_pool', 'moe_resize']) {
+    'moe_pad', 'moe_pool', 'moe_resize', 'moe_winograd', 'moe_winograd_scratch', 'moe_winograd_wide', 'moe_winograd_wide_scratch']) {
     assert.ok(names.includes(name), `exports ${name}`);
   }
 });
