@@ -46,7 +46,7 @@ public final class WebDriver {
       usleep(100_000)
     }
     guard ready else {
-      process.terminate()
+      stopProcess()
       throw SiteError("chromedriver did not start on port \(port)")
     }
     let caps: [String: Any] = ["capabilities": ["alwaysMatch": ["goog:chromeOptions": [
@@ -55,7 +55,7 @@ public final class WebDriver {
     ]]]]
     let r = try request("POST", "/session", caps)
     guard let value = r["value"] as? [String: Any], let id = value["sessionId"] as? String else {
-      process.terminate()
+      stopProcess()
       throw SiteError("chromedriver did not create a session: \(r)")
     }
     session = id
@@ -68,7 +68,20 @@ public final class WebDriver {
   public func quit() {
     if !session.isEmpty { _ = try? request("DELETE", "/session/\(session)") }
     session = ""
-    if process.isRunning { process.terminate() }
+    stopProcess()
+  }
+
+  /// Ends chromedriver: its own /shutdown, then SIGTERM, then SIGKILL — a chromedriver that inherited a blocked
+  /// SIGTERM (e.g. started from a test runner or a shell with signals masked) ignores the terminate. Reaps it.
+  func stopProcess() {
+    guard process.isRunning else { return }
+    _ = try? request("GET", "/shutdown")
+    for step in 0..<40 where process.isRunning {
+      if step == 10 { process.terminate() }
+      usleep(50_000)
+    }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
   }
 
   public func navigate(_ url: String) throws { _ = try request("POST", "/session/\(session)/url", ["url": url]) }
