@@ -59,7 +59,7 @@ let package = Package(
     .target(name: "MoeTestSupport", dependencies: ["MoeSite"], path: "Tests/MoeTestSupport"),
     .testTarget(name: "MoeIRTests", dependencies: ["MoeIR"]),
     .testTarget(name: "MoeFormatsTests", dependencies: ["MoeFormats", "MoeQuant", "MoeIR", "MoeRuntime", "MoeTestSupport"]),
-    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeKernels", "MoeIR", "MoeFormats", "MoeTestSupport"]),
+    .testTarget(name: "MoeRuntimeTests", dependencies: ["MoeRuntime", "MoeKernels", "MoeIR", "MoeFormats", "MoeTestSupport", "MoeNativeShim"]),
     .testTarget(name: "MoeModelsTests", dependencies: ["MoeModels", "MoeRuntime", "MoeFormats", "MoeQuant", "MoeIR", "MoeTestSupport"]),
     .testTarget(name: "MoePassesTests", dependencies: ["MoePasses", "MoeModels", "MoeRuntime", "MoeIR"]),
     .testTarget(name: "MoeCLITests", dependencies: ["MoeFormats", "MoeModels", "MoeSite", "MoeIR", "MoeData", "MoeQuant", "MoeTestSupport"]),

@@ -2,6 +2,7 @@
 import Foundation
 import MoeIR
 import MoeKernels
+import MoeNativeShim
 
 /// A one-input elementwise function as the kernels run it: the IR's unary family plus the parameterised ones.
 /// Values of dtype bool are stored as 0/1 floats and integer dtypes as integral floats.
@@ -235,15 +236,13 @@ extension Kernels {
     switch f {
     case .relu:
       for i in 0..<count { y[i] = Swift.max(x[i], 0) }
-    case .tanh:
-      for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
-    case .sigmoid:
-      for i in 0..<count { y[i] = stableSigmoid(x[i]) }
+    case .tanh: moe_tanh_f32(x, y, count)
+    case .sigmoid: moe_sigmoid_f32(x, y, count)
     case .softplus:
       // max(x, 0) + log1p(exp(−|x|)): no overflow for large |x|.
       for i in 0..<count { let v = x[i]; y[i] = Swift.max(v, 0) + log1p(exp(-abs(v))) }
     case .neg: for i in 0..<count { y[i] = -x[i] }
-    case .exp: for i in 0..<count { y[i] = Foundation.exp(x[i]) }
+    case .exp: moe_exp_f32(x, y, count)
     case .log: for i in 0..<count { y[i] = Foundation.log(x[i]) }
     case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
     case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
@@ -267,13 +266,6 @@ extension Kernels {
       if let act = f.activation { pointwise(act, count: n, x: UnsafePointer(yp), y: yp) }
       if let rp, f.residual == .after { for i in 0..<n { yp[i] += rp[i] } }
     }
-  }
-
-  @inline(__always)
-  static func stableSigmoid(_ v: Float) -> Float {
-    if v >= 0 { return 1 / (1 + exp(-v)) }
-    let e = exp(v)
-    return e / (1 + e)
   }
 
   /// y = (x − mean) / sqrt(var + eps) · gamma + beta, per channel.

@@ -28,7 +28,7 @@ struct Bench: AsyncParsableCommand {
   @Flag(help: "One JSON object per line.")
   var json = false
 
-  @Flag(help: "After the timed runs, one profiled run (native): seconds by op and the ten slowest nodes.")
+  @Flag(help: "After the timed runs, profiled runs (native, as many as --runs): mean seconds by op and the slowest nodes.")
   var profile = false
 
   @OptionGroup var model: ModelOptions
@@ -144,14 +144,17 @@ func peakResidentBytes() -> Int {
 }
 
 extension Bench {
-  /// One run with per-node timing: the share of each op and the slowest nodes (stderr with --json, else stdout).
+  /// `runs` runs with per-node timing: the mean share of each op and the slowest nodes (stderr with --json, else
+  /// stdout).
   func printProfile(_ exec: Executor, _ feeds: [String: Tensor]) throws {
     exec.nodeSeconds = Array(repeating: 0, count: exec.graph.nodes.count)
     defer { exec.nodeSeconds = nil }
-    _ = try exec.run(feeds)
-    let times = exec.nodeSeconds!, total = times.reduce(0, +)
-    var lines = [String(format: "profile (one run, batch %d): %.2f ms in nodes", batch, total * 1000)]
-    for (op, seconds) in exec.secondsByOp.prefix(12) {
+    let count = max(runs, 1)
+    for _ in 0..<count { _ = try exec.run(feeds) }
+    let byOp = exec.secondsByOp.map { ($0.0, $0.1 / Double(count)) }
+    let times = exec.nodeSeconds!.map { $0 / Double(count) }, total = times.reduce(0, +)
+    var lines = [String(format: "profile (mean of %d run%@, batch %d): %.2f ms in nodes", count, count == 1 ? "" : "s", batch, total * 1000)]
+    for (op, seconds) in byOp.prefix(12) {
       lines.append("  " + op.padding(toLength: 22, withPad: " ", startingAt: 0)
                    + String(format: " %8.2f ms  %5.1f%%", seconds * 1000, 100 * seconds / max(total, 1e-12)))
     }

@@ -21,6 +21,16 @@ moe_blas_core_choice moe_blas_tune(void);
 /// The widest vector kernels this CPU and OS run: 2 AVX-512, 1 AVX2 + FMA, 0 SSE (CPUID, checked once).
 int moe_vector_level(void);
 
+/// y[i] = e^x[i], tanh(x[i]), 1 / (1 + e^−x[i]) for i < n, vectorised (AVX-512, AVX2 + FMA or SSE by CPUID);
+/// within 3 ulp of the correctly rounded value over the whole float range (denormals, ±∞ and NaN included); y may
+/// be x.
+void moe_exp_f32(const float *x, float *y, long n);
+void moe_tanh_f32(const float *x, float *y, long n);
+void moe_sigmoid_f32(const float *x, float *y, long n);
+/// For tests: function 0 exp, 1 tanh, 2 sigmoid at vector level `level` (0 SSE, 1 AVX2, 2 AVX-512); returns 0 (and
+/// does nothing) when the level is above moe_vector_level() or an argument is out of range.
+int moe_transcendental_f32_at(int function, int level, const float *x, float *y, long n);
+
 /// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
 /// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
 /// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID), output channels in blocks of 4; for few
