@@ -61,13 +61,13 @@ enum Kernel {
     case .select(let g): Kernels.select(g, c: x[0], a: x[1], b: x[2], y: y, scratch: scratch, workers: workers)
     case .reduce(let g): Kernels.reduce(g, x: x[0], y: y)
     case .softmax(let g): Kernels.softmax(g, x: x[0], y: y)
-    case .groupNorm(let g): Kernels.groupNorm(g, x: x[0], scale: x[1], bias: x[2], y: y)
+    case .groupNorm(let g): Kernels.groupNorm(g, x: x[0], scale: x[1], bias: x[2], y: y, workers: workers)
     case .pad(let g): Kernels.pad(g, x: x[0], y: y)
     case .pool(let g): Kernels.pool(g, x: x[0], y: y, workers: workers)
     case .resize(let g): Kernels.resize(g, x: x[0], y: y, workers: workers)
     case .gather(let g): Kernels.gather(g, x: x[0], y: y)
     case .depthToSpace(let g): Kernels.depthToSpace(g, x: x[0], y: y)
-    case .concat(let g): Kernels.concat(g, inputs: x, y: y)
+    case .concat(let g): Kernels.concat(g, inputs: x, y: y, workers: workers)
     case .fused(let f):
       let r = f.residual == .none ? 0 : 1
       f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch, workers: workers)
@@ -107,6 +107,8 @@ enum OutputSharing: Equatable {
   case constant
   /// The buffer of one of these inputs when that input is not used afterwards (elementwise, same shape).
   case inPlace(candidates: [Int])
+
+  var isInPlace: Bool { if case .inPlace = self { return true } else { return false } }
 }
 
 /// A node lowered for concrete shapes.

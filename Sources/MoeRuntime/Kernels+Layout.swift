@@ -141,7 +141,27 @@ extension Kernels {
     }
   }
 
-  static func concat(_ g: ConcatGeometry, inputs: [UnsafePointer<Float>], y: UnsafeMutablePointer<Float>) {
+  /// Copies the pieces into place; with one row (`outer` 1), a piece already at its place in `y` (made there by its
+  /// producer, see `ExecutionPlan`) is skipped, and large pieces are copied by the workers.
+  static func concat(_ g: ConcatGeometry, inputs: [UnsafePointer<Float>], y: UnsafeMutablePointer<Float>, workers: Int = 1) {
+    if g.outer == 1 {
+      var offsets: [Int] = [], copies: [Int] = [], at = 0
+      for (k, piece) in g.pieces.enumerated() {
+        if inputs[k] != UnsafePointer(y + at) && piece > 0 { copies.append(k); offsets.append(at) }
+        at += piece
+      }
+      // Chunks of at least 64 Ki floats, so small copies stay on the calling thread.
+      let chunk = 1 << 16
+      let parts = copies.indices.map { (g.pieces[copies[$0]] + chunk - 1) / chunk }
+      let total = parts.reduce(0, +)
+      Parallel.forEach(total, workers: total > 1 ? workers : 1) { item, _ in
+        var i = item, c = 0
+        while i >= parts[c] { i -= parts[c]; c += 1 }
+        let k = copies[c], lo = i * chunk, n = min(chunk, g.pieces[k] - lo)
+        (y + offsets[c] + lo).update(from: inputs[k] + lo, count: n)
+      }
+      return
+    }
     var yp = y
     for o in 0..<g.outer {
       for (k, piece) in g.pieces.enumerated() {

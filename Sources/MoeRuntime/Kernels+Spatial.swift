@@ -1,6 +1,7 @@
 // Kernels+Spatial: padding (constant, reflect, edge), max/average pooling and resize (nearest, bilinear).
 import Foundation
 import MoeIR
+import MoeNativeShim
 
 /// pad: for each axis, the input index each output index reads (−1: the constant value).
 struct PadGeometry: Equatable {
@@ -44,10 +45,25 @@ struct ResizeGeometry: Equatable {
   var planes: Int, height: Int, width: Int, outH: Int, outW: Int
   var rows: [(Int, Int, Float)]
   var cols: [(Int, Int, Float)]
+  /// The column taps are those of a 2× upsampling, bilinear with half-pixel centres (1) or nearest (2), which a
+  /// vectorised row kernel computes with the same arithmetic; 0 otherwise.
+  var cols2x: Int32
 
   static func == (a: ResizeGeometry, b: ResizeGeometry) -> Bool {
     a.planes == b.planes && a.height == b.height && a.width == b.width && a.outH == b.outH && a.outW == b.outW
       && a.rows.elementsEqual(b.rows, by: ==) && a.cols.elementsEqual(b.cols, by: ==)
+  }
+
+  /// 1 when `taps` (for n inputs) are the bilinear half-pixel 2× taps, 2 when the nearest 2× ones, else 0.
+  static func upsample2xPattern(_ taps: [(Int, Int, Float)], n: Int) -> Int32 {
+    guard n >= 2, taps.count == 2 * n else { return 0 }
+    var linear = taps[0] == (0, 1, 0) && taps[2 * n - 1] == (n - 1, n - 1, 0)
+    var nearest = true
+    for i in 0..<n {
+      if taps[2 * i] != (i, i, 0) || taps[2 * i + 1] != (i, i, 0) { nearest = false }
+      if i >= 1 && (taps[2 * i - 1] != (i - 1, i, 0.25) || taps[2 * i] != (i - 1, i, 0.75)) { linear = false }
+    }
+    return linear ? 1 : (nearest ? 2 : 0)
   }
 
   init(_ r: ResizeAttrs, input x: [Int], output y: [Int]) {
@@ -58,6 +74,7 @@ struct ResizeGeometry: Equatable {
     outW = y[3]
     rows = ResizeGeometry.taps(r, n: x[2], out: y[2], scale: r.scales[0])
     cols = ResizeGeometry.taps(r, n: x[3], out: y[3], scale: r.scales[1])
+    cols2x = ResizeGeometry.upsample2xPattern(cols, n: x[3])
   }
 
   /// For each output index: (i0, i1, w) with value = (1 − w)·x[i0] + w·x[i1] (nearest: w = 0).
@@ -135,6 +152,16 @@ extension Kernels {
     let includePad = a.countIncludePad, full = Float(kh * kw)
     let perChunk = max(1, (1 << 15) / max(height * width, 1))
     let chunks = (g.planes + perChunk - 1) / perChunk
+    if isMax && a.kernel == [2, 2] && a.strides == [2, 2] && a.dilations == [1, 1] && a.pads.allSatisfy({ $0 == 0 })
+        && 2 * outH <= height && 2 * outW <= width {
+      // The common 2×2 max pool, every window inside the plane: vectorised, NaN propagating as below.
+      Parallel.forEach(chunks, workers: workers) { chunk, _ in
+        for p in (chunk * perChunk)..<min(g.planes, (chunk + 1) * perChunk) {
+          moe_maxpool2x2(x + p * height * width, width, y + p * outH * outW, outH, outW)
+        }
+      }
+      return
+    }
     Parallel.forEach(chunks, workers: workers) { chunk, _ in
       for p in (chunk * perChunk)..<min(g.planes, (chunk + 1) * perChunk) {
         let xp = x + p * height * width, yp = y + p * outH * outW
@@ -210,6 +237,11 @@ extension Kernels {
               if cached.1 == r { return rowsBuf + outW }
               let slot = cached.0 == other ? 1 : 0
               let dst = rowsBuf + slot * outW, src = xp + r * g.width
+              if g.cols2x != 0 {
+                moe_upsample2x_row(src, g.width, dst, g.cols2x == 1 ? 1 : 0)
+                if slot == 0 { cached.0 = r } else { cached.1 = r }
+                return dst
+              }
               for ow in 0..<outW {
                 let c0 = cols[2 * ow], c1 = cols[2 * ow + 1]
                 dst[ow] = src[c0] + (src[c1] - src[c0]) * weights[ow]

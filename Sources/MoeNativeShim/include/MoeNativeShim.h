@@ -31,6 +31,13 @@ void moe_sigmoid_f32(const float *x, float *y, long n);
 /// does nothing) when the level is above moe_vector_level() or an argument is out of range.
 int moe_transcendental_f32_at(int function, int level, const float *x, float *y, long n);
 
+/// 2×2 max pooling with stride 2 of one plane (row length W) into y (OH × OW), windows inside the plane
+/// (2·OH ≤ H, 2·OW ≤ W); NaN propagates.
+void moe_maxpool2x2(const float *x, long W, float *y, long OH, long OW);
+/// One row upsampled 2× (W ≥ 1 → 2W): `linear` 1 is bilinear with half-pixel centres (the edges clamped), computed as
+/// x0 + (x1 − x0)·w like the general resize; 0 is nearest.
+void moe_upsample2x_row(const float *src, long W, float *dst, int linear);
+
 /// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
 /// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
 /// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID), output channels in blocks of 4; for few
