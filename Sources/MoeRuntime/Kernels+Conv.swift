@@ -42,6 +42,9 @@ struct ConvGeometry: Equatable {
   /// 3×3 stride-1 conv with enough channels: Winograd F(2×2, 3×3) (Kernels+Winograd); `tileRows` then holds the
   /// 2×2 output tiles per chunk and `chunks` the chunks over the whole batch.
   var isWinograd = false
+  /// convTranspose2d with few output channels per group and fewer images than workers: each tile's product is split
+  /// over the workers by columns, then col2im by output rows (every worker busy, however few the channels).
+  var isRowSplit = false
 
   var inPlane: Int { inHeight * inWidth }
   var outPlane: Int { outHeight * outWidth }

@@ -19,11 +19,28 @@ extension ConvGeometry {
     g.tileRows = max(1, min(g.inHeight, budget / max(rowFloats, 1)))
     g.workerScratch = rowFloats * g.tileRows
     g.scratchCount = g.workerScratch * g.workers
-    // Tiles of one image overlap in the output, so the work items are images, or output-channel ranges of an image.
-    g.chunks = g.batch * g.groups < 2 * g.workers ? min(og, g.workers) : 1
+    // Tiles of one image overlap in the output, so the work items are images, or output-channel ranges of an image;
+    // with few output channels (a generator's last layer to RGB) the ranges would be thin or unequal: row split.
+    let fewImages = g.batch * g.groups < 2 * g.workers
+    g.isRowSplit = fewImages && og < rowSplitMaxOutChannels
+    if g.isRowSplit {
+      // One shared column tile (the product of a tile of input rows), split by columns over the workers.
+      g.tileRows = max(1, min(g.inHeight, tileBudget / max(rowFloats, 1)))
+      g.workerScratch = 0
+      g.scratchCount = rowFloats * g.tileRows
+      g.chunks = 1
+      return g
+    }
+    g.chunks = fewImages ? min(og, g.workers) : 1
     return g
   }
 }
+
+/// convTranspose2d with fewer output channels per group than this (and fewer images than workers) splits its
+/// products by columns and its col2im by output rows (`ConvGeometry.isRowSplit`).
+let rowSplitMaxOutChannels = 8
+/// Columns per product of a row-split convTranspose2d.
+let rowSplitColumns = 512
 
 extension ConvGeometry {
   /// A stride-1 convTranspose2d as the conv2d it equals (a full correlation with the kernel flipped and its
@@ -70,6 +87,7 @@ extension Kernels {
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>
   ) {
+    if g.isRowSplit { return convTranspose2dRowSplit(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let taps = g.kernelHeight * g.kernelWidth, colRows = og * taps
     let perImage = g.groups * g.chunks
@@ -90,6 +108,88 @@ extension Kernels {
           b: xg + row0 * g.inWidth, ldb: g.inPlane, beta: 0, c: work, ldc: cols)
         col2im(g, channels: os.count, col: work, firstRow: row0, rows: rows, into: yo, flipped: false)
         row0 += rows
+      }
+    }
+  }
+
+  /// convTranspose2d for few output channels (`isRowSplit`): per image, group and tile of input rows, the product
+  /// col = W_gᵀ · x_g is split by columns over the workers; then each worker adds the tile into its own range of
+  /// output rows (gathering, for each output row, the kernel rows and input rows that land on it), so no two workers
+  /// write the same row. The same sums in the same order on any number of workers.
+  static func convTranspose2dRowSplit(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
+    let kh = g.kernelHeight, taps = kh * g.kernelWidth, colRows = og * taps
+    let (sh, dh, pt, iw) = (g.strideH, g.dilationH, g.padTop, g.inWidth)
+    // Products of at most 512 columns, whatever the number of workers: the same bits on any thread count.
+    let columnParts = { (cols: Int) in (cols + rowSplitColumns - 1) / rowSplitColumns }
+    for n in 0..<g.batch {
+      for grp in 0..<g.groups {
+        let xg = x + n * g.inChannels * g.inPlane + grp * cg * g.inPlane, wg = w + grp * cg * colRows
+        let yo = y + n * g.outChannels * g.outPlane + grp * og * g.outPlane
+        for o in 0..<og { (yo + o * g.outPlane).update(repeating: bias?[grp * og + o] ?? 0, count: g.outPlane) }
+        var row0 = 0
+        while row0 < g.inHeight {
+          let rows = min(g.tileRows, g.inHeight - row0), cols = rows * iw, parts = columnParts(cols)
+          Parallel.forEach(parts, workers: g.workers) { part, _ in
+            let r = (part * rowSplitColumns)..<min(cols, (part + 1) * rowSplitColumns)
+            sgemm(
+              transA: true, m: colRows, n: r.count, k: cg, a: wg, lda: colRows,
+              b: xg + row0 * iw + r.lowerBound, ldb: g.inPlane, beta: 0, c: scratch + r.lowerBound, ldc: cols)
+          }
+          // Output rows this tile reaches: ih·sh − pt + ki·dh for ih in the tile, ki < kh.
+          let lo = max(0, row0 * sh - pt), hi = min(g.outHeight, (row0 + rows - 1) * sh - pt + (kh - 1) * dh + 1)
+          let outRows = max(0, hi - lo), rowParts = max(1, min(g.workers, outRows / 2))
+          Parallel.forEach(rowParts, workers: g.workers) { part, _ in
+            let r = Parallel.range(part, of: rowParts, total: outRows)
+            guard !r.isEmpty else { return }
+            col2imRows(g, channels: og, col: scratch, firstRow: row0, rows: rows, outRows: (lo + r.lowerBound)..<(lo + r.upperBound), into: yo)
+          }
+          row0 += rows
+        }
+      }
+    }
+  }
+
+  /// Adds the entries of a column tile [channels·kh·kw, rows·W] (input rows `firstRow..<firstRow+rows`) that land on
+  /// output rows `outRows` (transposed conv placement, see `col2im`).
+  static func col2imRows(
+    _ g: ConvGeometry, channels: Int, col: UnsafePointer<Float>, firstRow: Int, rows: Int, outRows: Range<Int>,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    let iw = g.inWidth, sw = g.strideW, sh = g.strideH, cols = rows * iw, taps = g.kernelHeight * g.kernelWidth
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * g.kernelWidth) { range in
+      for kj in 0..<g.kernelWidth {
+        let off = -g.padLeft + kj * g.dilationW
+        let lo = off >= 0 ? 0 : min(iw, (-off + sw - 1) / sw)
+        let last = g.outWidth - 1 - off
+        let hi = last < 0 ? 0 : min(iw, last / sw + 1)
+        range[2 * kj] = lo
+        range[2 * kj + 1] = max(lo, hi)
+      }
+      for o in 0..<channels {
+        for oh in outRows {
+          let d0 = y + o * g.outPlane + oh * g.outWidth
+          for ki in 0..<g.kernelHeight {
+            // ih·sh = oh + padTop − ki·dh, for an input row of this tile.
+            let t = oh + g.padTop - ki * g.dilationH
+            guard t >= 0, t % sh == 0 else { continue }
+            let ih = t / sh
+            guard ih >= firstRow, ih < firstRow + rows else { continue }
+            for kj in 0..<g.kernelWidth {
+              let s = col + ((o * taps + ki * g.kernelWidth + kj) * cols + (ih - firstRow) * iw)
+              let d = d0 + (-g.padLeft + kj * g.dilationW)
+              let lo = range[2 * kj], hi = range[2 * kj + 1]
+              if sw == 1 {
+                for j in lo..<hi { d[j] += s[j] }
+              } else {
+                for j in lo..<hi { d[j * sw] += s[j] }
+              }
+            }
+          }
+        }
       }
     }
   }

@@ -154,15 +154,25 @@ extension Kernels {
     let sa = g.aStrides[r - 1], sb = g.bStrides[r - 1]
     let rows = g.count / inner
     /// n outputs of one row: each operand advances by its innermost stride (1) or stays (0, broadcast).
+    /// In place (yp is ap or bp) the loops read yp itself, so that they vectorise (see `map`).
     @inline(__always) func row(_ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, _ n: Int) {
+      let onA = UnsafePointer(yp) == ap, onB = UnsafePointer(yp) == bp
       if sa == 1 && sb == 1 {
-        for i in 0..<n { yp[i] = op(ap[i], bp[i]) }
+        if onA && onB {
+          for i in 0..<n { yp[i] = op(yp[i], yp[i]) }
+        } else if onA {
+          for i in 0..<n { yp[i] = op(yp[i], bp[i]) }
+        } else if onB {
+          for i in 0..<n { yp[i] = op(ap[i], yp[i]) }
+        } else {
+          for i in 0..<n { yp[i] = op(ap[i], bp[i]) }
+        }
       } else if sa == 1 {
         let bv = bp[0]
-        for i in 0..<n { yp[i] = op(ap[i], bv) }
+        map(n, ap, yp) { op($0, bv) }
       } else if sb == 1 {
         let av = ap[0]
-        for i in 0..<n { yp[i] = op(av, bp[i]) }
+        map(n, bp, yp) { op(av, $0) }
       } else {
         yp.update(repeating: op(ap[0], bp[0]), count: n)
       }
@@ -216,10 +226,10 @@ extension Kernels {
     switch f {
     case .unary(let u): unary(u, count: count, x: x, y: y)
     case .leakyRelu(let alpha):
-      for i in 0..<count { let v = x[i]; y[i] = v >= 0 ? v : alpha * v }
+      map(count, x, y) { $0 >= 0 ? $0 : alpha * $0 }
     case .clip(let lo, let hi):
       // NaN stays NaN (ONNX Clip, NumPy clip).
-      for i in 0..<count { let v = x[i]; y[i] = v.isNaN ? v : Swift.min(Swift.max(v, lo), hi) }
+      map(count, x, y) { $0.isNaN ? $0 : Swift.min(Swift.max($0, lo), hi) }
     case .cast(let t):
       switch t {
       case .bool: for i in 0..<count { y[i] = x[i] != 0 ? 1 : 0 }
@@ -234,25 +244,35 @@ extension Kernels {
   /// kernel of Sources/MoeKernels that kernels.wasm runs too, so a new function needs no case here.
   static func unary(_ f: UnaryFunction, count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     switch f {
-    case .relu:
-      for i in 0..<count { y[i] = Swift.max(x[i], 0) }
+    case .relu: map(count, x, y) { Swift.max($0, 0) }
     case .tanh: moe_tanh_f32(x, y, count)
     case .sigmoid: moe_sigmoid_f32(x, y, count)
     case .softplus:
       // max(x, 0) + log1p(exp(−|x|)): no overflow for large |x|.
       for i in 0..<count { let v = x[i]; y[i] = Swift.max(v, 0) + log1p(exp(-abs(v))) }
-    case .neg: for i in 0..<count { y[i] = -x[i] }
+    case .neg: map(count, x, y) { -$0 }
     case .exp: moe_exp_f32(x, y, count)
     case .log: for i in 0..<count { y[i] = Foundation.log(x[i]) }
-    case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
-    case .reciprocal: for i in 0..<count { y[i] = 1 / x[i] }
-    case .abs: for i in 0..<count { y[i] = Swift.abs(x[i]) }
-    case .square: for i in 0..<count { y[i] = x[i] * x[i] }
+    case .sqrt: map(count, x, y) { $0.squareRoot() }
+    case .reciprocal: map(count, x, y) { 1 / $0 }
+    case .abs: map(count, x, y) { Swift.abs($0) }
+    case .square: map(count, x, y) { $0 * $0 }
     case .erf: for i in 0..<count { y[i] = Foundation.erf(x[i]) }
     default:
       // OpCoverageTests checks every UnaryFunction has a shared kernel, so this holds for any graph.
       let hasKernel = unaryKernel(f.wasmCode, x, y, count: count)
       precondition(hasKernel, "no moe_unary kernel for \(f.rawValue) (code \(f.wasmCode)) in Sources/MoeKernels/Elementwise.swift")
+    }
+  }
+
+  /// y[i] = f(x[i]). In place (y == x) the loop reads y itself: the compiler's overlap check would otherwise send
+  /// every in-place call (an activation after a conv, the common case) down its scalar loop.
+  @inline(__always)
+  static func map(_ count: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ f: (Float) -> Float) {
+    if UnsafePointer(y) == x {
+      for i in 0..<count { y[i] = f(y[i]) }
+    } else {
+      for i in 0..<count { y[i] = f(x[i]) }
     }
   }
 
@@ -278,8 +298,7 @@ extension Kernels {
       for c in 0..<g.channels {
         let scale = gamma[c] / (variance[c] + g.eps).squareRoot(), m = mean[c], shift = beta[c]
         let offset = (n * g.channels + c) * g.inner
-        let xp = x + offset, yp = y + offset
-        for i in 0..<g.inner { yp[i] = (xp[i] - m) * scale + shift }
+        map(g.inner, x + offset, y + offset) { ($0 - m) * scale + shift }
       }
     }
   }

@@ -151,19 +151,20 @@ extension Kernels {
   /// Group / instance norm: y = (x − mean_g) / √(var_g + eps) · scale_c + bias_c, statistics per (n, group).
   static func groupNorm(
     _ g: StatisticsNormGeometry, x: UnsafePointer<Float>, scale: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, workers: Int = 1
   ) {
-    let perGroup = g.channels / g.groups, count = perGroup * g.inner
-    for n in 0..<g.batch {
-      for grp in 0..<g.groups {
-        let base = (n * g.channels + grp * perGroup) * g.inner
-        let (mean, variance) = meanAndVariance(x + base, count: count, stride: 1, runs: 1, runStride: 0)
-        let inv = 1 / (Double(variance) + Double(g.eps)).squareRoot()
-        for c in 0..<perGroup {
-          let ch = grp * perGroup + c, s = Double(scale[ch]) * inv, b = Double(bias[ch])
-          let xp = x + base + c * g.inner, yp = y + base + c * g.inner
-          for i in 0..<g.inner { yp[i] = Float((Double(xp[i]) - mean) * s + b) }
-        }
+    let perGroup = g.channels / g.groups, count = perGroup * g.inner, items = g.batch * g.groups
+    // (image, group) items over the workers; statistics in double, then y = (x − mean)·s + b in float (x − mean is
+    // exact near the mean, so no cancellation).
+    Parallel.forEach(items, workers: items * count >= parallelChunk ? workers : 1) { item, _ in
+      let n = item / g.groups, grp = item % g.groups
+      let base = (n * g.channels + grp * perGroup) * g.inner
+      let (mean, variance) = meanAndVariance(x + base, count: count, stride: 1, runs: 1, runStride: 0)
+      let inv = 1 / (Double(variance) + Double(g.eps)).squareRoot(), m = Float(mean)
+      for c in 0..<perGroup {
+        let ch = grp * perGroup + c, s = Float(Double(scale[ch]) * inv), b = bias[ch]
+        let xp = x + base + c * g.inner, yp = y + base + c * g.inner
+        for i in 0..<g.inner { yp[i] = (xp[i] - m) * s + b }
       }
     }
   }

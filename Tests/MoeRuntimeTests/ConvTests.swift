@@ -224,6 +224,34 @@ final class ConvTests: XCTestCase {
     }
   }
 
+  /// Few output channels at batch 1 (a generator's last layer to RGB): the products split by columns, col2im by
+  /// output rows, over several tiles of input rows; against the naive loops, the same bits on 1, 2 and 3 workers.
+  func testRowSplitConvTransposeForFewOutputChannels() throws {
+    var rng = SplitMix64(seed: 6)
+    for trial in 0..<8 {
+      let s = [1, 2, 2, 3][trial % 4], k = [4, 4, 3, 5][trial % 4], og = 1 + trial % 7, c = rng.int(2...20)
+      let attrs = ConvTransposeAttrs(strides: [s, s], pads: trial % 2 == 0 ? [1, 1, 1, 1] : [0, 2, 1, 0],
+                                     dilations: trial == 5 ? [2, 1] : [1, 1], groups: trial == 6 ? 2 : 1)
+      let h = rng.int(3...17), w = rng.int(3...40) * (trial % 3 == 1 ? 20 : 1)
+      let x = rng.tensor([1, c * attrs.groups, h, w]), wt = rng.tensor([c * attrs.groups, og, k, k])
+      let b = trial % 3 == 0 ? nil : rng.tensor([og * attrs.groups])
+      let want = Naive.convTranspose2d(x, wt, b, attrs)
+      var bits: [[UInt32]] = []
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.convTranspose(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil,
+                                           tileBudget: og * k * k * w * 2, workers: workers)
+        // Row split while there are fewer (image, group) pairs than two per worker.
+        XCTAssertEqual(g.isRowSplit, attrs.groups < 2 * workers, "trial \(trial)")
+        if g.isRowSplit { XCTAssertLessThan(g.tileRows, h, "several tiles, trial \(trial)") }
+        let got = runGeometry(g, transposed: true, x, wt, b, outShape: want.shape)
+        assertClose(got, want, convTolerance, "trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
+        bits.append(got.data.map(\.bitPattern))
+      }
+      if attrs.groups == 1 { XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers") }
+      XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
+    }
+  }
+
   /// The usual 4x4 stride-2 pad-1 upsampling deconvolution (DCGAN generators).
   func testConvTransposeUpsampling() throws {
     var rng = SplitMix64(seed: 5)
