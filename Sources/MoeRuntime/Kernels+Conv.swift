@@ -45,6 +45,8 @@ struct ConvGeometry: Equatable {
   /// convTranspose2d with few output channels per group and fewer images than workers: each tile's product is split
   /// over the workers by columns, then col2im by output rows (every worker busy, however few the channels).
   var isRowSplit = false
+  /// conv2d on the output-channel-blocked direct kernel (Kernels+BlockedConv) instead of im2col + sgemm.
+  var isBlocked = false
 
   var inPlane: Int { inHeight * inWidth }
   var outPlane: Int { outHeight * outWidth }
@@ -88,6 +90,7 @@ struct ConvGeometry: Equatable {
     }
     g.scratchCount = g.workerScratch * g.workers
     g.chooseWinograd(a)
+    g.chooseBlocked(a)
     return g
   }
 }
@@ -112,6 +115,7 @@ extension Kernels {
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
     if g.isWinograd { return winogradConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
+    if g.isBlocked { return blockedConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth
     let beta: Float = bias == nil ? 0 : 1

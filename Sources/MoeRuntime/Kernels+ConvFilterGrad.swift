@@ -12,6 +12,7 @@ extension ConvGeometry {
     g.isShiftAdd = false
     g.isPointwise = false
     g.isWinograd = false
+    g.isBlocked = false
     // Few output channels at stride 1 (the gradient of a generator's last conv to RGB): summed directly.
     g.isDirect = a.strides == [1, 1] && (g.outChannels / g.groups) <= directFilterGradMaxOutChannels
     let cg = g.inChannels / g.groups

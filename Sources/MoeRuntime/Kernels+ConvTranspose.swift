@@ -22,6 +22,8 @@ extension ConvGeometry {
     // Tiles of one image overlap in the output, so the work items are images, or output-channel ranges of an image;
     // with few output channels (a generator's last layer to RGB) the ranges would be thin or unequal: row split.
     let fewImages = g.batch * g.groups < 2 * g.workers
+    g.chooseBlockedTranspose()
+    if g.isBlocked { return g }
     g.isRowSplit = fewImages && og < rowSplitMaxOutChannels
     if g.isRowSplit {
       // One shared column tile (the product of a tile of input rows), split by columns over the workers.
@@ -87,6 +89,7 @@ extension Kernels {
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>
   ) {
+    if g.isBlocked { return blockedConvTranspose2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     if g.isRowSplit { return convTranspose2dRowSplit(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let taps = g.kernelHeight * g.kernelWidth, colRows = og * taps

@@ -1,5 +1,6 @@
 // ConvTests: conv2d and convTranspose2d against the naive loops on seeded random shapes.
 import MoeIR
+import MoeNativeShim
 import MoeTestSupport
 import XCTest
 
@@ -248,6 +249,68 @@ final class ConvTests: XCTestCase {
         bits.append(got.data.map(\.bitPattern))
       }
       if attrs.groups == 1 { XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers") }
+      XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
+    }
+  }
+
+  /// The output-channel-blocked direct kernel (strided, dilated, padded, partial channel blocks, several images)
+  /// against the naive loops; the same bits on 1, 2 and 3 workers; chosen whenever this CPU has AVX2 or AVX-512.
+  func testBlockedDirectConvMatchesNaiveLoops() throws {
+    var rng = SplitMix64(seed: 7)
+    let block = Int(moe_blocked_conv_block())
+    for trial in 0..<8 {
+      let k = [4, 3, 1, 5, 4, 2, 7, 3][trial], s = [2, 2, 2, 1, 3, 2, 2, 1][trial]
+      let pads = trial % 3 == 0 ? [1, 1, 1, 1] : (0..<4).map { _ in rng.int(0...2) }
+      let dil = trial == 7 ? [2, 2] : [1, 1]
+      let attrs = ConvAttrs(strides: [s, s], pads: pads, dilations: dil)
+      let c = rng.int(1...12), o = [32, 40, 64, 33, 16, 70, 48, 96][trial]
+      let h = rng.int(k * dil[0]...(k * dil[0] + 13)), w = rng.int(k * dil[1]...(k * dil[1] + 21))
+      let x = rng.tensor([1 + trial % 3, c, h, w]), wt = rng.tensor([o, c, k, k])
+      let b = trial % 2 == 0 ? rng.tensor([o]) : nil
+      let want = Naive.conv2d(x, wt, b, attrs)
+      var bits: [[UInt32]] = []
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
+        let expected = block > 0 && o >= block && !g.isWinograd && !g.isDirect && !g.isPointwise && !g.isShiftAdd
+        XCTAssertEqual(g.isBlocked, expected, "trial \(trial)")
+        let got = runGeometry(g, transposed: false, x, wt, b, outShape: want.shape)
+        assertClose(got, want, convTolerance, "blocked conv trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
+        bits.append(got.data.map(\.bitPattern))
+      }
+      // (the im2col path, for too few channels, splits its products by workers: no such promise there)
+      if o >= block {
+        XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers")
+        XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
+      }
+    }
+    XCTAssertGreaterThan(block, 0, "x86-64 machines running MoeKit have AVX2 at least (the kernel would be unused)")
+  }
+
+  /// Strided transposed convs as per-phase blocked direct convs (pads, output padding, partial channel blocks,
+  /// kernels not a multiple of the stride, several images) against the naive loops; the same bits on 1–3 workers.
+  func testBlockedTransposedConvMatchesNaiveLoops() throws {
+    var rng = SplitMix64(seed: 8)
+    let block = Int(moe_blocked_conv_block())
+    for trial in 0..<8 {
+      let s = [2, 2, 3, 2, 1, 2, 3, 2][trial], k = [4, 3, 3, 5, 3, 2, 4, 4][trial]
+      let pads = trial % 2 == 0 ? [1, 1, 1, 1] : (0..<4).map { _ in rng.int(0...(k - 1)) }
+      let outPad = trial == 3 ? [1, 1] : [0, 0]
+      let attrs = ConvTransposeAttrs(strides: [s, s], pads: pads, outputPadding: outPad)
+      let c = rng.int(1...12), o = [32, 40, 64, 33, 32, 70, 48, 96][trial]
+      let h = rng.int(2...12), w = rng.int(2...19)
+      let x = rng.tensor([1 + trial % 3, c, h, w]), wt = rng.tensor([c, o, k, k])
+      let b = trial % 2 == 0 ? rng.tensor([o]) : nil
+      let want = Naive.convTranspose2d(x, wt, b, attrs)
+      guard want.shape[2] > 0, want.shape[3] > 0 else { continue }
+      var bits: [[UInt32]] = []
+      for workers in [1, 2, 3] {
+        let g = ConvGeometry.convTranspose(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
+        XCTAssertEqual(g.isBlocked, block > 0, "trial \(trial)")
+        let got = runGeometry(g, transposed: true, x, wt, b, outShape: want.shape)
+        assertClose(got, want, convTolerance, "blocked convT trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
+        bits.append(got.data.map(\.bitPattern))
+      }
+      XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers")
       XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
     }
   }

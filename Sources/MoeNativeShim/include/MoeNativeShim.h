@@ -38,6 +38,28 @@ void moe_maxpool2x2(const float *x, long W, float *y, long OH, long OW);
 /// x0 + (x1 − x0)·w like the general resize; 0 is nearest.
 void moe_upsample2x_row(const float *src, long W, float *dst, int linear);
 
+/// Output-channel-blocked direct convolution (blocked_conv.c). Channels per block: 32 (AVX-512), 16 (AVX2 + FMA),
+/// 0 when this CPU has neither (then the kernel is unavailable); output pixels per tile: 8, 6 or 0.
+int moe_blocked_conv_block(void);
+int moe_blocked_conv_pixels(void);
+/// Weights w (O, C, KH, KW) re-laid for blocks [b0, b0 + bn) as wp[b][c][ki][kj][B] (B = the block), zero past O;
+/// wp holds ceil(O / B)·B·C·KH·KW floats.
+void moe_blocked_conv_pack_weights(const float *w, int O, int C, int KH, int KW, int b0, int bn, float *wp);
+/// Channels [c0, c0 + cn) of x (C, H, W) into xp (C, HP, WP), shifted by (padT, padL), zero around.
+void moe_blocked_conv_pad_input(const float *x, int H, int W, int padT, int padL, int HP, int WP, int c0, int cn,
+                                float *xp);
+/// Output rows [row0, row0 + rows) of channel block ob of an (O, OH, OW) output from the padded input xp (C, HP, WP)
+/// and packed weights wp, plus bias (or NULL); output (o, oh, ow) is stored at y[o·oplane + oh·orow + ow·ocol] (a
+/// plain plane: OH·OW, OW, 1; one phase of a strided transposed conv: every s-th row and column). HP > (OH − 1)·sh
+/// + (KH − 1)·dh and WP > (⌈OW / PX⌉·PX − 1)·sw + (KW − 1)·dw: every tile reads inside xp.
+void moe_blocked_conv_rows(const float *xp, int C, int HP, int WP, const float *wp, const float *bias, float *y,
+                           int O, int KH, int KW, int sh, int sw, int dh, int dw, int OH, int OW, int ob, int row0,
+                           int rows, long oplane, long orow, int ocol);
+/// Weights w (C, O, KH, KW) of a transposed conv re-laid, for one output phase, as a TR × TC conv's packed weights:
+/// wp[b][c][a][a'][B] = w[c][b·B + v][rowTaps[a]][colTaps[a']], blocks [b0, b0 + bn), zero past O.
+void moe_blocked_convT_pack_weights(const float *w, int C, int O, int KH, int KW, const int *rowTaps, int TR,
+                                    const int *colTaps, int TC, int b0, int bn, float *wp);
+
 /// Direct stride-1 convolution of one image and group, output rows [row0, row0 + rows): x (C, H, W), w (O, C, KH,
 /// KW), bias (O) or NULL, y (O, OH, OW). `work` holds `moe_direct_conv_work_floats(C, KH, KW, dilH, dilW, OW)` floats.
 /// Vectorised along output rows (AVX-512, AVX2 + FMA or SSE by CPUID), output channels in blocks of 4; for few
