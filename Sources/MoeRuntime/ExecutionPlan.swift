@@ -16,6 +16,8 @@ struct ExecutionPlan {
     var outputs: [Location]
     /// Arena offset of the step's scratch (im2col / col2im tile).
     var scratch: Int
+    /// For a Winograd conv whose weights are constants: its transformed weights, kept across runs.
+    var prepared: PreparedWeights? = nil
   }
 
   var steps: [Step]
@@ -144,7 +146,10 @@ struct ExecutionPlan {
     steps = pending.map { p in
       var scratch = 0
       if case .buffer(let b)? = p.scratch { scratch = memory.offsets[b] }
-      return Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), outputs: p.outputs.map(location), scratch: scratch)
+      var step = Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), outputs: p.outputs.map(location),
+                      scratch: scratch)
+      if p.kernel.isWinogradConv, step.inputs.count > 1, case .constant = step.inputs[1] { step.prepared = PreparedWeights() }
+      return step
     }
     self.shapes = shapes
     locations = slots.mapValues(location)

@@ -27,6 +27,8 @@ public final class Executor {
   private var arenaCapacity = 0
   /// When set, `run` adds each node's wall time (seconds) here, by node index (for benchmarks and profiles).
   public var nodeSeconds: [Double]?
+  /// Bumped by every variable update: weights kept transformed across runs are valid for one version.
+  private(set) var weightsVersion = 0
 
   /// Seconds per op name accumulated in `nodeSeconds`, largest first.
   public var secondsByOp: [(op: String, seconds: Double)] {
@@ -123,7 +125,7 @@ public final class Executor {
       let ins = step.inputs.map { UnsafePointer(pointer($0)) }
       let start = nodeSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       step.kernel.run(inputs: ins, outputs: step.outputs.map(pointer), scratch: arena + step.scratch,
-                      workers: max(1, options.threads))
+                      workers: max(1, options.threads), prepared: step.prepared, weightsVersion: weightsVersion)
       if nodeSeconds != nil { nodeSeconds![step.node] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
       // Values are read as soon as they are made: later steps may overwrite their storage.
       for name in graph.nodes[step.node].outputs where options.keepIntermediates || wanted.contains(name) {
@@ -160,6 +162,8 @@ public final class Executor {
 
   /// Lets `body` change weight `name` in place (e.g. an optimizer step); later runs use the new values.
   public func updateVariable<R>(_ name: String, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
+    // Weights transformed for a run (Winograd) are recomputed after any change.
+    weightsVersion += 1
     guard let o = constantOffsets[name], let shape = constantShapes[name], graph.weights.contains(where: { $0.name == name }) else {
       throw RuntimeError(at: "variable '\(name)'", "is not a weight of graph '\(graph.name)'")
     }

@@ -33,14 +33,17 @@ enum Kernel {
 
   /// Runs the kernel. `inputs` are in node-input order, `outputs` in node-output order; `scratch` has the
   /// lowered node's `scratchCount` floats; products use up to `workers` threads.
+  /// `prepared` keeps weights transformed across runs for a conv whose weights are constants (see `PreparedWeights`).
   func run(
     inputs x: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>,
-    workers: Int = 1
+    workers: Int = 1, prepared: PreparedWeights? = nil, weightsVersion: Int = 0
   ) {
     let y = outputs[0]
     switch self {
     case .none: break
-    case .conv(let g): Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
+    case .conv(let g):
+      Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch, prepared: prepared,
+                     weightsVersion: weightsVersion)
     case .convTranspose(let g):
       Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
     case .convTransposeAsConv(let g):
@@ -70,8 +73,20 @@ enum Kernel {
     case .concat(let g): Kernels.concat(g, inputs: x, y: y, workers: workers)
     case .fused(let f):
       let r = f.residual == .none ? 0 : 1
-      f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch, workers: workers)
+      f.core.run(inputs: Array(x.dropLast(r)), outputs: outputs, scratch: scratch, workers: workers, prepared: prepared,
+                 weightsVersion: weightsVersion)
       Kernels.epilogue(f, y: y, residual: r == 1 ? x.last! : nil, workers: workers)
+    }
+  }
+}
+
+extension Kernel {
+  /// A conv2d (fused or not) on the Winograd path, whose transformed weights can be kept across runs.
+  var isWinogradConv: Bool {
+    switch self {
+    case .conv(let g): return g.isWinograd
+    case .fused(let f): return f.core.isWinogradConv
+    default: return false
     }
   }
 }

@@ -57,7 +57,7 @@ extension ConvGeometry {
 
   /// Whether a convTranspose2d of this geometry runs as per-phase blocked direct convs: AVX2 or AVX-512, one group,
   /// no dilation, at least one full block of output channels, and a kernel at least as large as the stride (every
-  /// phase has taps).
+  /// phase has taps). `convTranspose` asks only when there are fewer images than two per worker.
   mutating func chooseBlockedTranspose() {
     let block = Int(moe_blocked_conv_block())
     guard Kernels.blockedConvAllowed, block > 0, groups == 1, dilationH == 1, dilationW == 1, outChannels >= block,

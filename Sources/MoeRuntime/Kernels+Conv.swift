@@ -112,9 +112,12 @@ extension Kernels {
   /// `g.workers` threads; each writes its own part of y.
   static func conv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: PreparedWeights? = nil,
+    weightsVersion: Int = 0
   ) {
-    if g.isWinograd { return winogradConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
+    if g.isWinograd {
+      return winogradConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch, prepared: prepared, weightsVersion: weightsVersion)
+    }
     if g.isBlocked { return blockedConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth

@@ -22,7 +22,9 @@ extension ConvGeometry {
     // Tiles of one image overlap in the output, so the work items are images, or output-channel ranges of an image;
     // with few output channels (a generator's last layer to RGB) the ranges would be thin or unequal: row split.
     let fewImages = g.batch * g.groups < 2 * g.workers
-    g.chooseBlockedTranspose()
+    // Per-phase blocked convs for the latency case (fewer images than two per worker: batch-1 inference); larger
+    // batches (training's input gradients) keep sgemm + col2im, whose products are wide there.
+    if fewImages { g.chooseBlockedTranspose() }
     if g.isBlocked { return g }
     g.isRowSplit = fewImages && og < rowSplitMaxOutChannels
     if g.isRowSplit {

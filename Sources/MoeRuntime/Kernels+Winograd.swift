@@ -50,19 +50,25 @@ extension Kernels {
   /// y = conv2d(x, w) + bias by Winograd F(2×2, 3×3): U = G·w·Gᵀ once per call (parallel over output channels), then
   /// per chunk of `g.tileRows` tiles: V = Bᵀ·d·B, sixteen products M[ξ] = U[ξ]·V[ξ] (O × C · C × tiles), y = Aᵀ·M·A.
   /// Each output element is computed by one chunk with a fixed order of operations.
+  /// With `prepared` (the weights are constants of the run), U is kept there between runs and recomputed only when
+  /// the weights' version changed.
   static func winogradConv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: PreparedWeights? = nil,
+    weightsVersion: Int = 0
   ) {
     let o = g.outChannels, c = g.inChannels, tc = g.tileRows, total = g.winogradTileCount
     // Rows of V and M have 8 floats of slack (the transforms work in vectors of 8 tiles); the 16 matrices are
     // `moe_wino_xi_stride` apart.
     let ld = tc + 8, vXi = moe_wino_xi_stride(Int32(c), ld), mXi = moe_wino_xi_stride(Int32(o), ld)
-    let u = scratch
-    let blocks = min(o, 4 * g.workers)
-    Parallel.forEach(blocks, workers: g.workers) { item, _ in
-      let os = Parallel.range(item, of: blocks, total: o)
-      moe_wino_weights(w, Int32(o), Int32(c), Int32(os.lowerBound), Int32(os.count), u)
+    let u = prepared.map { $0.buffer(floats: 16 * o * c) } ?? scratch
+    if prepared == nil || prepared!.version != weightsVersion {
+      let blocks = min(o, 4 * g.workers)
+      Parallel.forEach(blocks, workers: g.workers) { item, _ in
+        let os = Parallel.range(item, of: blocks, total: o)
+        moe_wino_weights(w, Int32(o), Int32(c), Int32(os.lowerBound), Int32(os.count), u)
+      }
+      prepared?.version = weightsVersion
     }
     Parallel.forEach(g.chunks, workers: g.workers) { item, worker in
       let t0 = item * tc, count = min(tc, total - t0)
@@ -140,4 +146,24 @@ extension Kernels {
       moe_wino_weights_grad(du, Int32(o), Int32(c), Int32(os.lowerBound), Int32(os.count), gw)
     }
   }
+}
+
+/// Weights transformed once and kept across runs (Winograd's U of a conv whose weights are constants of the plan),
+/// valid while `version` equals the executor's weights version (bumped by every variable update).
+final class PreparedWeights {
+  private var storage: UnsafeMutablePointer<Float>?
+  private var count = 0
+  var version = -1
+
+  /// The buffer, of at least `floats` floats (a new one invalidates the contents).
+  func buffer(floats: Int) -> UnsafeMutablePointer<Float> {
+    if let s = storage, count >= floats { return s }
+    storage?.deallocate()
+    storage = .allocate(capacity: max(floats, 1))
+    count = floats
+    version = -1
+    return storage!
+  }
+
+  deinit { storage?.deallocate() }
 }

@@ -305,13 +305,15 @@ final class ConvTests: XCTestCase {
       var bits: [[UInt32]] = []
       for workers in [1, 2, 3] {
         let g = ConvGeometry.convTranspose(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
-        XCTAssertEqual(g.isBlocked, block > 0, "trial \(trial)")
+        XCTAssertEqual(g.isBlocked, block > 0 && x.shape[0] < 2 * workers, "trial \(trial)")
         let got = runGeometry(g, transposed: true, x, wt, b, outShape: want.shape)
         assertClose(got, want, convTolerance, "blocked convT trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
         bits.append(got.data.map(\.bitPattern))
       }
-      XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers")
-      XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
+      if x.shape[0] == 1 {
+        XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers")
+        XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
+      }
     }
   }
 

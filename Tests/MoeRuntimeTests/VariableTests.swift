@@ -80,3 +80,31 @@ final class VariableTests: XCTestCase {
     XCTAssertThrowsError(try e.variable("x")) { XCTAssertTrue("\($0)".contains("not a weight")) }
   }
 }
+
+/// A Winograd conv keeps its transformed weights across runs: correct on the second run, and recomputed after
+/// `setVariable` / `updateVariable` (never stale), against the naive loops.
+final class PreparedWeightsTests: XCTestCase {
+  func testWinogradWeightsKeptAcrossRunsAndRefreshedOnUpdate() throws {
+    var rng = SplitMix64(seed: 81)
+    var g = Graph(name: "wino")
+    g.inputs = [ValueInfo(name: "x", shape: [1, 16, 24, 24])]
+    g.addWeight("w", rng.tensor([20, 16, 3, 3]))
+    g.addWeight("b", rng.tensor([20]))
+    g.add(.conv2d(ConvAttrs(pads: [1, 1, 1, 1])), ["x", "w", "b"], name: "y")
+    g.outputs = ["y"]
+    let e = try Executor(graph: g)
+    let x = rng.tensor([1, 16, 24, 24])
+    let geometry = ConvGeometry.conv(ConvAttrs(pads: [1, 1, 1, 1]), x: x.shape, w: [20, 16, 3, 3], y: [1, 20, 24, 24],
+                                     hasBias: true, workers: 2)
+    XCTAssertTrue(geometry.isWinograd, "the test needs the Winograd path")
+    let attrs = ConvAttrs(pads: [1, 1, 1, 1])
+    for round in 0..<2 {
+      let want = Naive.conv2d(x, try e.variable("w"), try e.variable("b"), attrs)
+      for run in 0..<2 { assertClose(try e.run(["x": x])["y"]!, want, convTolerance, "round \(round) run \(run)") }
+      if round == 0 { try e.setVariable("w", rng.tensor([20, 16, 3, 3])) }
+    }
+    try e.updateVariable("w") { buffer in for i in buffer.indices { buffer[i] *= -0.5 } }
+    assertClose(try e.run(["x": x])["y"]!, Naive.conv2d(x, try e.variable("w"), try e.variable("b"), attrs), convTolerance,
+                "after updateVariable")
+  }
+}
