@@ -41,7 +41,11 @@ def infer_hyper(path):
 
 
 def median_ms(fn, runs):
-    fn()  # warm-up
+    # Warm-up of at least 3 runs and 0.25 s, as `moe bench` and the web runner do.
+    start, warm = time.perf_counter(), 0
+    while warm < 3 or time.perf_counter() - start < 0.25:
+        fn()
+        warm += 1
     times = []
     for _ in range(runs):
         t = time.perf_counter()

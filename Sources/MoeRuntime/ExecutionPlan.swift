@@ -16,7 +16,7 @@ struct ExecutionPlan {
     var outputs: [Location]
     /// Arena offset of the step's scratch (im2col / col2im tile).
     var scratch: Int
-    /// For a Winograd conv whose weights are constants: its transformed weights, kept across runs.
+    /// For a Winograd or blocked conv whose weights are constants: its transformed weights, kept across runs.
     var prepared: PreparedWeights? = nil
   }
 
@@ -148,7 +148,7 @@ struct ExecutionPlan {
       if case .buffer(let b)? = p.scratch { scratch = memory.offsets[b] }
       var step = Step(node: p.node, kernel: p.kernel, inputs: p.inputs.map(location), outputs: p.outputs.map(location),
                       scratch: scratch)
-      if p.kernel.isWinogradConv, step.inputs.count > 1, case .constant = step.inputs[1] { step.prepared = PreparedWeights() }
+      if p.kernel.keepsPreparedWeights, step.inputs.count > 1, case .constant = step.inputs[1] { step.prepared = PreparedWeights() }
       return step
     }
     self.shapes = shapes

@@ -45,7 +45,8 @@ enum Kernel {
       Kernels.conv2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch, prepared: prepared,
                      weightsVersion: weightsVersion)
     case .convTranspose(let g):
-      Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch)
+      Kernels.convTranspose2d(g, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, y: y, scratch: scratch,
+                              prepared: prepared, weightsVersion: weightsVersion)
     case .convTransposeAsConv(let g):
       let flipped = MemoryPlan.aligned(g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth)
       Kernels.flipTransposedWeights(g, w: x[1], into: scratch)
@@ -81,11 +82,13 @@ enum Kernel {
 }
 
 extension Kernel {
-  /// A conv2d (fused or not) on the Winograd path, whose transformed weights can be kept across runs.
-  var isWinogradConv: Bool {
+  /// A conv (fused or not) on the Winograd or a blocked path, whose transformed or re-laid weights can be kept across
+  /// runs.
+  var keepsPreparedWeights: Bool {
     switch self {
-    case .conv(let g): return g.isWinograd
-    case .fused(let f): return f.core.isWinogradConv
+    case .conv(let g): return g.isWinograd || g.isBlocked
+    case .convTranspose(let g): return g.isBlocked
+    case .fused(let f): return f.core.keepsPreparedWeights
     default: return false
     }
   }

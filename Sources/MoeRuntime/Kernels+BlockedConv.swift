@@ -42,16 +42,22 @@ extension Kernels {
   /// y = conv2d(x, w) + bias on the blocked direct kernel: weights packed once per call (blocks over the workers),
   /// then per image the input padded (channel ranges over the workers) and (channel block, output rows) items over
   /// the workers. Each output element is one fixed sum over (c, ki, kj), whatever the split.
+  /// With `prepared` (constant weights) the packed weights are kept there across runs, re-laid on a new version.
   static func blockedConv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: PreparedWeights? = nil,
+    weightsVersion: Int = 0
   ) {
     let block = Int(moe_blocked_conv_block()), blocks = (g.outChannels + block - 1) / block
     let (hp, wp) = g.blockedPaddedPlane
-    let packed = scratch, padded = scratch + MemoryPlan.aligned(g.blockedWeightFloats)
+    let padded = scratch + MemoryPlan.aligned(g.blockedWeightFloats)
+    let packed = prepared.map { $0.buffer(floats: g.blockedWeightFloats) } ?? scratch
     let (c, o, kh, kw) = (Int32(g.inChannels), Int32(g.outChannels), Int32(g.kernelHeight), Int32(g.kernelWidth))
-    Parallel.forEach(blocks, workers: g.workers) { b, _ in
-      moe_blocked_conv_pack_weights(w, o, c, kh, kw, Int32(b), 1, packed)
+    if prepared == nil || prepared!.version != weightsVersion {
+      Parallel.forEach(blocks, workers: g.workers) { b, _ in
+        moe_blocked_conv_pack_weights(w, o, c, kh, kw, Int32(b), 1, packed)
+      }
+      prepared?.version = weightsVersion
     }
     let padParts = min(g.inChannels, 4 * g.workers)
     let rowChunks = max(1, min(g.outHeight, (8 * g.workers + blocks - 1) / blocks))

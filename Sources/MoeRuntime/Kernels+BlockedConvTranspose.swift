@@ -76,23 +76,28 @@ extension Kernels {
   /// y = convTranspose2d(x, w) + bias as one blocked direct conv per output phase: weights packed per phase once per
   /// call, then per image the input padded and (phase, channel block, rows) items over the workers. Every output is
   /// written once, by its phase, as one fixed sum over (c, taps): the same bits on any number of workers.
+  /// With `prepared` (constant weights) the packed weights are kept there across runs, re-laid on a new version.
   static func blockedConvTranspose2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: PreparedWeights? = nil,
+    weightsVersion: Int = 0
   ) {
     let block = Int(moe_blocked_conv_block()), blocks = (g.outChannels + block - 1) / block
     let t = g.transposePhases
     let padded = scratch + t.weightFloats
+    let packed = prepared.map { $0.buffer(floats: t.weightFloats) } ?? scratch
     let (c, o) = (Int32(g.inChannels), Int32(g.outChannels))
-    Parallel.forEach(t.phases.count * blocks, workers: g.workers) { item, _ in
+    let repack = prepared == nil || prepared!.version != weightsVersion
+    Parallel.forEach(repack ? t.phases.count * blocks : 0, workers: g.workers) { item, _ in
       let ph = t.phases[item / blocks]
       ph.rowTaps.withUnsafeBufferPointer { rt in
         ph.colTaps.withUnsafeBufferPointer { ct in
           moe_blocked_convT_pack_weights(w, c, o, Int32(g.kernelHeight), Int32(g.kernelWidth), rt.baseAddress, Int32(rt.count),
-                                         ct.baseAddress, Int32(ct.count), Int32(item % blocks), 1, scratch + ph.weightOffset)
+                                         ct.baseAddress, Int32(ct.count), Int32(item % blocks), 1, packed + ph.weightOffset)
         }
       }
     }
+    if repack { prepared?.version = weightsVersion }
     let padParts = min(g.inChannels, 4 * g.workers)
     let perPhase = max(1, (8 * g.workers + t.phases.count * blocks - 1) / (t.phases.count * blocks))
     for n in 0..<g.batch {
@@ -110,7 +115,7 @@ extension Kernels {
         let rs = Parallel.range(item % perPhase, of: chunks, total: ph.rows)
         let origin = padded + (ph.rowBase + t.top) * t.width + (ph.colBase + t.left)
         moe_blocked_conv_rows(
-          origin, c, Int32(t.rows), Int32(t.width), scratch + ph.weightOffset, bias, yn + ph.p * g.outWidth + ph.q, o,
+          origin, c, Int32(t.rows), Int32(t.width), packed + ph.weightOffset, bias, yn + ph.p * g.outWidth + ph.q, o,
           Int32(ph.rowTaps.count), Int32(ph.colTaps.count), 1, 1, 1, 1, Int32(ph.rows), Int32(ph.cols), Int32(b),
           Int32(rs.lowerBound), Int32(rs.count), g.outPlane, g.strideH * g.outWidth, Int32(g.strideW))
       }

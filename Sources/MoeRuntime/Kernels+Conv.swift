@@ -118,7 +118,9 @@ extension Kernels {
     if g.isWinograd {
       return winogradConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch, prepared: prepared, weightsVersion: weightsVersion)
     }
-    if g.isBlocked { return blockedConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
+    if g.isBlocked {
+      return blockedConv2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch, prepared: prepared, weightsVersion: weightsVersion)
+    }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let k = cg * g.kernelHeight * g.kernelWidth
     let beta: Float = bias == nil ? 0 : 1

@@ -89,9 +89,12 @@ extension Kernels {
   static func convTranspose2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>
+    scratch: UnsafeMutablePointer<Float>, prepared: PreparedWeights? = nil, weightsVersion: Int = 0
   ) {
-    if g.isBlocked { return blockedConvTranspose2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
+    if g.isBlocked {
+      return blockedConvTranspose2d(g, x: x, w: w, bias: bias, y: y, scratch: scratch, prepared: prepared,
+                                    weightsVersion: weightsVersion)
+    }
     if g.isRowSplit { return convTranspose2dRowSplit(g, x: x, w: w, bias: bias, y: y, scratch: scratch) }
     let cg = g.inChannels / g.groups, og = g.outChannels / g.groups
     let taps = g.kernelHeight * g.kernelWidth, colRows = og * taps

@@ -107,4 +107,33 @@ final class PreparedWeightsTests: XCTestCase {
     assertClose(try e.run(["x": x])["y"]!, Naive.conv2d(x, try e.variable("w"), try e.variable("b"), attrs), convTolerance,
                 "after updateVariable")
   }
+
+  /// The blocked kernels' re-laid weights (a 4×4 stride-2 conv and a stride-2 transposed conv at batch 1) likewise.
+  func testBlockedWeightsKeptAcrossRunsAndRefreshedOnUpdate() throws {
+    var rng = SplitMix64(seed: 82)
+    var g = Graph(name: "blocked")
+    g.inputs = [ValueInfo(name: "x", shape: [1, 8, 16, 16])]
+    let down = ConvAttrs(strides: [2, 2], pads: [1, 1, 1, 1]), up = ConvTransposeAttrs(strides: [2, 2], pads: [1, 1, 1, 1])
+    g.addWeight("w", rng.tensor([32, 8, 4, 4]))
+    g.addWeight("wt", rng.tensor([32, 40, 4, 4]))
+    g.add(.conv2d(down), ["x", "w"], name: "h")
+    g.add(.convTranspose2d(up), ["h", "wt"], name: "y")
+    g.outputs = ["h", "y"]
+    let e = try Executor(graph: g)
+    let x = rng.tensor([1, 8, 16, 16])
+    XCTAssertTrue(ConvGeometry.conv(down, x: x.shape, w: [32, 8, 4, 4], y: [1, 32, 8, 8], hasBias: false, workers: 2).isBlocked)
+    XCTAssertTrue(ConvGeometry.convTranspose(up, x: [1, 32, 8, 8], w: [32, 40, 4, 4], y: [1, 40, 16, 16], hasBias: false,
+                                             workers: 2).isBlocked)
+    for round in 0..<3 {
+      let h = Naive.conv2d(x, try e.variable("w"), nil, down)
+      let y = Naive.convTranspose2d(h, try e.variable("wt"), nil, up)
+      for run in 0..<2 {
+        let out = try e.run(["x": x])
+        assertClose(out["h"]!, h, convTolerance, "round \(round) run \(run)")
+        assertClose(out["y"]!, y, convTolerance, "round \(round) run \(run)")
+      }
+      if round == 0 { try e.setVariable("w", rng.tensor([32, 8, 4, 4])) }
+      if round == 1 { try e.updateVariable("wt") { b in for i in b.indices { b[i] = -b[i] } } }
+    }
+  }
 }
