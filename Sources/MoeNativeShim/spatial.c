@@ -2,23 +2,8 @@
 // CPUID at run time) for U-Net-like models; the general pooling and resize stay in Swift (Kernels+Spatial.swift).
 #include "MoeNativeShim.h"
 
-#define SUFFIX avx512
-#define TARGET __attribute__((target("avx512f")))
-#include "spatial_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX avx2
-#define TARGET __attribute__((target("avx2,fma")))
-#include "spatial_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX sse
-#define TARGET
-#include "spatial_body.h"
-#undef SUFFIX
-#undef TARGET
+#define ISA_BODY "spatial_body.h"
+#include "isa_variants.h"
 
 void moe_maxpool2x2(const float *x, long W, float *y, long OH, long OW) {
   int level = moe_vector_level();

@@ -2,23 +2,8 @@
 // CPUID at run time), for the runtime's activations: libm's scalar tanhf takes about 20 ns an element.
 #include "MoeNativeShim.h"
 
-#define SUFFIX avx512
-#define TARGET __attribute__((target("avx512f")))
-#include "transcendental_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX avx2
-#define TARGET __attribute__((target("avx2,fma")))
-#include "transcendental_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX sse
-#define TARGET
-#include "transcendental_body.h"
-#undef SUFFIX
-#undef TARGET
+#define ISA_BODY "transcendental_body.h"
+#include "isa_variants.h"
 
 #define DISPATCH(name)                                                    \
   void moe_##name##_f32(const float *x, float *y, long n) {               \

@@ -53,23 +53,8 @@ unsigned long moe_wino_work_floats(int TW, int tc) {
   return (2 * tileRows + 2) * (unsigned long)moe_wino_pitch(TW);
 }
 
-#define SUFFIX avx512
-#define TARGET __attribute__((target("avx512f")))
-#include "winograd_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX avx2
-#define TARGET __attribute__((target("avx2,fma")))
-#include "winograd_body.h"
-#undef SUFFIX
-#undef TARGET
-
-#define SUFFIX sse
-#define TARGET
-#include "winograd_body.h"
-#undef SUFFIX
-#undef TARGET
+#define ISA_BODY "winograd_body.h"
+#include "isa_variants.h"
 
 void moe_wino_input(const float *x, int C, int c0, int cn, int H, int W, int padT, int padL, int TH, int TW, long t0,
                     int tc, float *V, long ldv, float *work) {
