@@ -97,8 +97,8 @@ struct ExecutionPlan {
         // Written straight into its slice of the concat's output; the concat then skips this piece.
         let b: Int
         if let known = concatBuffers[c.node] { b = known } else {
-          guard case .buffer(let made) = fresh(elementCount(shapes[graph.nodes[c.node].outputs[0]]!), t, t) else { fatalError() }
-          b = made
+          requests.append(BufferRequest(count: elementCount(shapes[graph.nodes[c.node].outputs[0]]!), first: t, last: t))
+          b = requests.count - 1
           concatBuffers[c.node] = b
         }
         requests[b].last = max(requests[b].last, last)
