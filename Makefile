@@ -32,6 +32,10 @@ test: deps build wasm test-python test-swift test-web test-install test-fuzz
 
 test-swift:
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build
+	# The native kernels again with their AVX2 and SSE variants (MOE_VECTOR_LEVEL caps the CPUID choice).
+	for level in 1 0; do MOE_VECTOR_LEVEL=$$level $(SWIFT) test $(SWIFTFLAGS) --skip-build --filter \
+	  'ConvTests|WinogradTests|TranscendentalTests|SpatialFastPathTests|PreparedWeightsTests|ConcatInPlaceTests|SpatialKernelTests|ExecutorTests' \
+	  || exit 1; done
 
 # node --test: moe.js (bundle loading, errors, every op and encoding) and web vs native parity.
 test-web: wasm

@@ -1,6 +1,7 @@
 // direct_conv.c: direct stride-1 convolution for few output channels (e.g. a generator's last 9x9 conv to RGB),
 // vectorised along output rows with AVX-512, AVX2+FMA or SSE, chosen from CPUID at run time.
 #include "MoeNativeShim.h"
+#include <stdlib.h>
 #include <stddef.h>
 
 int moe_vector_level(void) {
@@ -9,6 +10,9 @@ int moe_vector_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    // MOE_VECTOR_LEVEL=0/1 caps it (SSE, AVX2), to run the narrower kernels on a wider machine (tests, comparisons).
+    const char *cap = getenv("MOE_VECTOR_LEVEL");
+    if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[1] == 0 && cap[0] - '0' < level) level = cap[0] - '0';
 #else
     level = 0;
 #endif

@@ -18,7 +18,8 @@ typedef struct {
 /// OPENBLAS_CORETYPE is always respected. Not thread-safe: call it before other threads use BLAS.
 moe_blas_core_choice moe_blas_tune(void);
 
-/// The widest vector kernels this CPU and OS run: 2 AVX-512, 1 AVX2 + FMA, 0 SSE (CPUID, checked once).
+/// The widest vector kernels this CPU and OS run: 2 AVX-512, 1 AVX2 + FMA, 0 SSE (CPUID, checked once), capped by
+/// the environment variable MOE_VECTOR_LEVEL (0, 1 or 2) when it is set lower.
 int moe_vector_level(void);
 
 /// y[i] = e^x[i], tanh(x[i]), 1 / (1 + e^−x[i]) for i < n, vectorised (AVX-512, AVX2 + FMA or SSE by CPUID);
