@@ -169,14 +169,7 @@ extension Kernels {
   ) {
     let iw = g.inWidth, sw = g.strideW, sh = g.strideH, cols = rows * iw, taps = g.kernelHeight * g.kernelWidth
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * g.kernelWidth) { range in
-      for kj in 0..<g.kernelWidth {
-        let off = -g.padLeft + kj * g.dilationW
-        let lo = off >= 0 ? 0 : min(iw, (-off + sw - 1) / sw)
-        let last = g.outWidth - 1 - off
-        let hi = last < 0 ? 0 : min(iw, last / sw + 1)
-        range[2 * kj] = lo
-        range[2 * kj + 1] = max(lo, hi)
-      }
+      landingColumns(g, base: -g.padLeft, step: g.dilationW, stride: sw, into: range.baseAddress!)
       for o in 0..<channels {
         for oh in outRows {
           let d0 = y + o * g.outPlane + oh * g.outWidth
@@ -189,12 +182,7 @@ extension Kernels {
             for kj in 0..<g.kernelWidth {
               let s = col + ((o * taps + ki * g.kernelWidth + kj) * cols + (ih - firstRow) * iw)
               let d = d0 + (-g.padLeft + kj * g.dilationW)
-              let lo = range[2 * kj], hi = range[2 * kj + 1]
-              if sw == 1 {
-                for j in lo..<hi { d[j] += s[j] }
-              } else {
-                for j in lo..<hi { d[j * sw] += s[j] }
-              }
+              addStrided(s, into: d, range[2 * kj]..<range[2 * kj + 1], stride: sw)
             }
           }
         }
@@ -213,39 +201,49 @@ extension Kernels {
     let rowStep = flipped ? -g.dilationH : g.dilationH, rowBase = flipped ? g.padTop : -g.padTop
     let colStep = flipped ? -g.dilationW : g.dilationW, colBase = flipped ? g.padLeft : -g.padLeft
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * g.kernelWidth) { range in
-      // Input columns [lo, hi) landing inside the output for kernel column kj: 0 ≤ iw·sw + off < OW.
-      for kj in 0..<g.kernelWidth {
-        let off = colBase + kj * colStep
-        let lo = off >= 0 ? 0 : min(iw, (-off + sw - 1) / sw)
-        let last = g.outWidth - 1 - off
-        let hi = last < 0 ? 0 : min(iw, last / sw + 1)
-        range[2 * kj] = lo
-        range[2 * kj + 1] = max(lo, hi)
-      }
+      landingColumns(g, base: colBase, step: colStep, stride: sw, into: range.baseAddress!)
       var src = col
       for o in 0..<channels {
         let plane = y + o * g.outPlane
         for ki in 0..<g.kernelHeight {
           for kj in 0..<g.kernelWidth {
             let off = colBase + kj * colStep
-            let lo = range[2 * kj], hi = range[2 * kj + 1]
+            let columns = range[2 * kj]..<range[2 * kj + 1]
             var s = UnsafePointer(src)
             for ih in firstRow..<(firstRow + rows) {
               let oh = ih * sh + rowBase + ki * rowStep
-              if oh >= 0 && oh < g.outHeight {
-                let d = plane + oh * g.outWidth + off
-                if sw == 1 {
-                  for j in lo..<hi { d[j] += s[j] }
-                } else {
-                  for j in lo..<hi { d[j * sw] += s[j] }
-                }
-              }
+              if oh >= 0 && oh < g.outHeight { addStrided(s, into: plane + oh * g.outWidth + off, columns, stride: sw) }
               s += iw
             }
             src += cols
           }
         }
       }
+    }
+  }
+
+  /// For each kernel column kj, the input columns [lo, hi) whose entries land inside an output row, at
+  /// range[2·kj] and range[2·kj + 1]: 0 ≤ iw·stride + base + kj·step < OW.
+  @inline(__always)
+  static func landingColumns(_ g: ConvGeometry, base: Int, step: Int, stride sw: Int, into range: UnsafeMutablePointer<Int>) {
+    let iw = g.inWidth
+    for kj in 0..<g.kernelWidth {
+      let off = base + kj * step
+      let lo = off >= 0 ? 0 : min(iw, (-off + sw - 1) / sw)
+      let last = g.outWidth - 1 - off
+      let hi = last < 0 ? 0 : min(iw, last / sw + 1)
+      range[2 * kj] = lo
+      range[2 * kj + 1] = max(lo, hi)
+    }
+  }
+
+  /// d[j·stride] += s[j] for j in `columns` (a contiguous loop at stride 1).
+  @inline(__always)
+  static func addStrided(_ s: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, _ columns: Range<Int>, stride sw: Int) {
+    if sw == 1 {
+      for j in columns { d[j] += s[j] }
+    } else {
+      for j in columns { d[j * sw] += s[j] }
     }
   }
 }

@@ -225,6 +225,19 @@ final class ConvTests: XCTestCase {
     }
   }
 
+  /// Runs the geometry `make(workers)` builds for 1, 2 and 3 workers (with NaN-poisoned scratch) against `want` (the
+  /// naive loops); returns each run's bits, for the callers' thread-count promises.
+  func bitsOnWorkers(
+    transposed: Bool, _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ want: Tensor, _ label: String,
+    _ make: (Int) -> ConvGeometry
+  ) -> [[UInt32]] {
+    [1, 2, 3].map { workers in
+      let got = runGeometry(make(workers), transposed: transposed, x, w, b, outShape: want.shape)
+      assertClose(got, want, convTolerance, "\(label) workers \(workers)")
+      return got.data.map(\.bitPattern)
+    }
+  }
+
   /// Few output channels at batch 1 (a generator's last layer to RGB): the products split by columns, col2im by
   /// output rows, over several tiles of input rows; against the naive loops, the same bits on 1, 2 and 3 workers.
   func testRowSplitConvTransposeForFewOutputChannels() throws {
@@ -237,16 +250,13 @@ final class ConvTests: XCTestCase {
       let x = rng.tensor([1, c * attrs.groups, h, w]), wt = rng.tensor([c * attrs.groups, og, k, k])
       let b = trial % 3 == 0 ? nil : rng.tensor([og * attrs.groups])
       let want = Naive.convTranspose2d(x, wt, b, attrs)
-      var bits: [[UInt32]] = []
-      for workers in [1, 2, 3] {
+      let bits = bitsOnWorkers(transposed: true, x, wt, b, want, "trial \(trial) \(x.shape) \(wt.shape) \(attrs)") { workers in
         let g = ConvGeometry.convTranspose(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil,
                                            tileBudget: og * k * k * w * 2, workers: workers)
         // Row split while there are fewer (image, group) pairs than two per worker.
         XCTAssertEqual(g.isRowSplit, attrs.groups < 2 * workers, "trial \(trial)")
         if g.isRowSplit { XCTAssertLessThan(g.tileRows, h, "several tiles, trial \(trial)") }
-        let got = runGeometry(g, transposed: true, x, wt, b, outShape: want.shape)
-        assertClose(got, want, convTolerance, "trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
-        bits.append(got.data.map(\.bitPattern))
+        return g
       }
       if attrs.groups == 1 { XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers") }
       XCTAssertEqual(bits[2], bits[0], "trial \(trial): 3 workers")
@@ -269,14 +279,11 @@ final class ConvTests: XCTestCase {
       let x = rng.tensor([1 + trial % 3, c, h, w]), wt = rng.tensor([o, c, k, k])
       let b = trial % 2 == 0 ? rng.tensor([o]) : nil
       let want = Naive.conv2d(x, wt, b, attrs)
-      var bits: [[UInt32]] = []
-      for workers in [1, 2, 3] {
+      let bits = bitsOnWorkers(transposed: false, x, wt, b, want, "blocked conv trial \(trial) \(x.shape) \(wt.shape) \(attrs)") { workers in
         let g = ConvGeometry.conv(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
         let expected = block > 0 && o >= block && !g.isWinograd && !g.isDirect && !g.isPointwise && !g.isShiftAdd
         XCTAssertEqual(g.isBlocked, expected, "trial \(trial)")
-        let got = runGeometry(g, transposed: false, x, wt, b, outShape: want.shape)
-        assertClose(got, want, convTolerance, "blocked conv trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
-        bits.append(got.data.map(\.bitPattern))
+        return g
       }
       // (the im2col path, for too few channels, splits its products by workers: no such promise there)
       if block > 0 && o >= block {
@@ -302,13 +309,10 @@ final class ConvTests: XCTestCase {
       let b = trial % 2 == 0 ? rng.tensor([o]) : nil
       let want = Naive.convTranspose2d(x, wt, b, attrs)
       guard want.shape[2] > 0, want.shape[3] > 0 else { continue }
-      var bits: [[UInt32]] = []
-      for workers in [1, 2, 3] {
+      let bits = bitsOnWorkers(transposed: true, x, wt, b, want, "blocked convT trial \(trial) \(x.shape) \(wt.shape) \(attrs)") { workers in
         let g = ConvGeometry.convTranspose(attrs, x: x.shape, w: wt.shape, y: want.shape, hasBias: b != nil, workers: workers)
         XCTAssertEqual(g.isBlocked, block > 0 && x.shape[0] < 2 * workers, "trial \(trial)")
-        let got = runGeometry(g, transposed: true, x, wt, b, outShape: want.shape)
-        assertClose(got, want, convTolerance, "blocked convT trial \(trial) \(x.shape) \(wt.shape) \(attrs) workers \(workers)")
-        bits.append(got.data.map(\.bitPattern))
+        return g
       }
       if x.shape[0] == 1 {
         XCTAssertEqual(bits[1], bits[0], "trial \(trial): 2 workers")
