@@ -162,7 +162,7 @@ public final class Executor {
 
   /// Lets `body` change weight `name` in place (e.g. an optimizer step); later runs use the new values.
   public func updateVariable<R>(_ name: String, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
-    // Weights transformed for a run (Winograd) are recomputed after any change.
+    // Weights kept transformed or re-laid across runs (Winograd, blocked convs) are recomputed after any change.
     weightsVersion += 1
     guard let o = constantOffsets[name], let shape = constantShapes[name], graph.weights.contains(where: { $0.name == name }) else {
       throw RuntimeError(at: "variable '\(name)'", "is not a weight of graph '\(graph.name)'")
